@@ -1,0 +1,59 @@
+"""iot_hub: ESP32 devices (ovens first) connected straight to Home Assistant.
+
+``async_setup`` registers what lives once per HA run (the WebSocket view, the actions);
+``async_setup_entry`` builds the hub of the single config entry and its platforms.
+"""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE, DOMAIN
+from .hub import Hub, IotHubConfigEntry
+from .services import async_register_services
+from .transport.websocket import async_register_view
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the endpoint and the actions, once."""
+    async_register_view(hass)
+    async_register_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: IotHubConfigEntry) -> bool:
+    """Load sessions, then set up the platforms."""
+    hub = Hub(hass, entry)
+    await hub.async_setup()
+    entry.runtime_data = hub
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: IotHubConfigEntry) -> None:
+    """Devices added/removed/renamed or options changed: apply them without a reload.
+
+    A reload would drop every connected device to add one; the hub applies the diff instead.
+    """
+    hub = entry.runtime_data
+    hub.sessions.set_history_size(entry.options.get(CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE))
+    hub.async_sync_subentries()
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: IotHubConfigEntry) -> bool:
+    """Close every connection and write sessions."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_shutdown()
+    return unloaded
+
+
+__all__ = ["Hub"]

@@ -1,0 +1,64 @@
+"""Constants shared by every iot_hub module: domain, keys, defaults, signals, event names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+DOMAIN: Final = "iot_hub"
+
+SUBENTRY_DEVICE: Final = "device"
+
+# Keys of a device subentry's data.
+CONF_KIND: Final = "kind"
+CONF_TOKEN_HASH: Final = "token_sha256"
+
+# Keys of the hub entry's options.
+CONF_HISTORY_SIZE: Final = "history_size"
+CONF_RESUME_GRACE: Final = "resume_grace_period"
+DEFAULT_HISTORY_SIZE: Final = 1000
+DEFAULT_RESUME_GRACE: Final = 300  # seconds an oven may take to return after an HA restart
+
+EVENT_SESSION_STARTED: Final = "iot_hub_session_started"
+EVENT_SESSION_ENDED: Final = "iot_hub_session_ended"
+
+WS_PATH: Final = "/api/iot_hub/ws"
+
+
+class DeviceKind(StrEnum):
+    """What a device is; decides its codec, entities and capabilities."""
+
+    OVEN = "oven"
+
+
+class SessionStatus(StrEnum):
+    """Life of a measurement session."""
+
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+
+
+class Actor(StrEnum):
+    """Who started or stopped a session."""
+
+    DEVICE = "device"
+    APP = "app"
+    USER = "user"
+    AUTOMATION = "automation"
+    SYSTEM = "system"
+
+
+class CloseCode:
+    """WebSocket close codes; 4xxx follow the legacy charger server (seed 002) and seed 004."""
+
+    MISSING_CREDENTIALS: Final = 4001
+    INVALID_TOKEN: Final = 4003
+    UNKNOWN_DEVICE: Final = 4005
+    DEVICE_NOT_CHOSEN: Final = 4006
+    REPLACED: Final = 4008
+    DEVICE_REMOVED: Final = 4010
+    UNLOADING: Final = 1001  # going away
+    POLICY: Final = 1008
+    TOO_BIG: Final = 1009
+    TRY_AGAIN_LATER: Final = 1013

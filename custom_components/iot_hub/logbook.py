@@ -1,0 +1,68 @@
+"""Logbook descriptions of session events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
+
+
+def _by(actor: dict[str, Any] | None) -> str:
+    if not actor:
+        return ""
+    who = actor.get("name") or {"device": "the device", "system": "iot_hub"}.get(
+        actor["kind"], f"an {actor['kind']}" if actor["kind"][0] in "aeiou" else actor["kind"]
+    )
+    return f" by {who}"
+
+
+def _summary(summary: dict[str, Any]) -> str:
+    parts = [f"{summary['readings']} readings"]
+    if summary.get("temperature_max") is not None:
+        parts.append(
+            f"{summary['temperature_min']}-{summary['temperature_max']} °C"
+            f" (avg {summary['temperature_avg']} °C)"
+        )
+    parts.append(f"{summary['duration']:.0f} s")
+    return ", ".join(parts)
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
+) -> None:
+    """Describe session starts and ends."""
+
+    @callback
+    def describe_started(event: Event) -> dict[str, str]:
+        data = event.data
+        return {
+            LOGBOOK_ENTRY_NAME: data["device_name"],
+            LOGBOOK_ENTRY_MESSAGE: (
+                f"started session {data['session_id']}{_by(data.get('started_by'))}"
+            ),
+        }
+
+    @callback
+    def describe_ended(event: Event) -> dict[str, str]:
+        data = event.data
+        verb = (
+            "session {id} was interrupted"
+            if data["status"] == "interrupted"
+            else ("stopped session {id}")
+        )
+        return {
+            LOGBOOK_ENTRY_NAME: data["device_name"],
+            LOGBOOK_ENTRY_MESSAGE: (
+                f"{verb.format(id=data['session_id'])}{_by(data.get('stopped_by'))}: "
+                f"{_summary(data['summary'])}"
+            ),
+        }
+
+    async_describe_event(DOMAIN, EVENT_SESSION_STARTED, describe_started)
+    async_describe_event(DOMAIN, EVENT_SESSION_ENDED, describe_ended)

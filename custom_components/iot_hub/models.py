@@ -1,0 +1,53 @@
+"""Runtime state of one iot_hub device, owned by the hub and read by entities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from .const import DeviceKind
+
+if TYPE_CHECKING:
+    from .session_model import Session
+    from .sessions import SessionManager
+    from .transport.link import Link
+
+
+class Update(StrEnum):
+    """What changed on a device; entities listen only to what they show."""
+
+    READING = "reading"
+    SESSION = "session"
+    CONNECTION = "connection"
+
+
+@dataclass(slots=True, eq=False)
+class DeviceRuntime:
+    """A configured device: identity from its subentry, live state from its connection."""
+
+    id: str  # subentry id; also the HA device identifier
+    name: str
+    kind: DeviceKind
+    token_hash: str
+    sessions: SessionManager
+    link: Link | None = None
+    clients: set[Link] = field(default_factory=set)
+    temperature: float | None = None
+    last_reading_at: datetime | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the device itself (not an app) is connected now."""
+        return self.link is not None
+
+    @property
+    def active_session(self) -> Session | None:
+        """The running session, if any."""
+        return self.sessions.active(self.id)
+
+    @property
+    def last_session(self) -> Session | None:
+        """The most recent finished session, if any."""
+        return self.sessions.last_ended(self.id)

@@ -1,0 +1,1 @@
+"""Transports: they authenticate peers, enforce limits and move frames to and from the hub."""

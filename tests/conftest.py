@@ -1,0 +1,130 @@
+"""Shared fixtures: a hub entry with two ovens, their tokens, and WebSocket helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from types import MappingProxyType
+from typing import Any
+
+from aiohttp import ClientWebSocketResponse
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from hypothesis import settings
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.plugins import aiohttp_client  # noqa: F401  (re-exported fixture)
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+
+import custom_components  # noqa: F401  (must be imported before the hass fixture runs)
+from custom_components.iot_hub.const import (
+    CONF_KIND,
+    CONF_TOKEN_HASH,
+    DOMAIN,
+    SUBENTRY_DEVICE,
+    WS_PATH,
+)
+from custom_components.iot_hub.tokens import hash_token
+
+OVEN_TOKEN = "oven-one-token-0123456789"
+OVEN2_TOKEN = "oven-two-token-9876543210"
+OVEN_ID = "oven1subentry"
+OVEN2_ID = "oven2subentry"
+
+type WsConnect = Callable[..., Awaitable[ClientWebSocketResponse]]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let the hass fixture find custom_components/iot_hub."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots that replace HA's random ids."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+def oven_subentry(subentry_id: str, title: str, token: str) -> ConfigSubentryData:
+    """A device subentry as the config flow would create it."""
+    return ConfigSubentryData(
+        data=MappingProxyType({CONF_KIND: "oven", CONF_TOKEN_HASH: hash_token(token)}),
+        subentry_id=subentry_id,
+        subentry_type=SUBENTRY_DEVICE,
+        title=title,
+        unique_id=None,
+    )
+
+
+@pytest.fixture
+def subentries() -> list[ConfigSubentryData]:
+    """The devices of the hub entry: one oven unless a test overrides it."""
+    return [oven_subentry(OVEN_ID, "Oven", OVEN_TOKEN)]
+
+
+@pytest.fixture
+def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
+    """The hub entry."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="IoT Hub",
+        unique_id=DOMAIN,
+        data={},
+        options={},
+        subentries_data=subentries,
+        version=1,
+        minor_version=1,
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The hub entry, loaded."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+@pytest.fixture
+async def ws_connect(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> AsyncIterator[WsConnect]:
+    """Open WebSockets to /api/iot_hub/ws through HA's real HTTP server; all closed after."""
+    clients: list[Any] = []  # made at first use: a test may set up http itself first
+    opened: list[ClientWebSocketResponse] = []
+
+    async def connect(query: str = "", **kwargs: Any) -> ClientWebSocketResponse:
+        if not clients:
+            clients.append(await hass_client_no_auth())
+        ws = await clients[0].ws_connect(f"{WS_PATH}{query}", **kwargs)
+        opened.append(ws)
+        return ws
+
+    yield connect
+    for ws in opened:
+        await ws.close()
+
+
+settings.register_profile("dev", max_examples=200)
+# CI: more examples, and derandomized so a red CI run reproduces locally.
+settings.register_profile("ci", max_examples=1000, derandomize=True, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+async def until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait until ``predicate()`` is truthy; frames cross a real socket, so it takes turns."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The state string of an entity, or None when it does not exist."""
+    state = hass.states.get(entity_id)
+    return state.state if state else None
