@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import logging
+from unittest.mock import patch
 
 from aiohttp import WSMsgType, WSServerHandshakeError
 from homeassistant.components.http.ban import KEY_FAILED_LOGIN_ATTEMPTS
@@ -29,6 +31,13 @@ from .conftest import (
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
 
+@pytest.fixture
+def no_ban_file() -> Iterator[None]:
+    """Bans stay in memory: HA would write ip_bans.yaml into the shared test config dir."""
+    with patch("homeassistant.components.http.ban.IpBanManager._add_ban"):
+        yield
+
+
 async def _closed_with(ws, code: int) -> None:
     msg = await ws.receive(timeout=5)
     assert msg.type is WSMsgType.CLOSE, msg
@@ -45,6 +54,7 @@ async def test_missing_credentials_closes_4001(
     await until(lambda: "missing credentials" in caplog.text)
 
 
+@pytest.mark.usefixtures("no_ban_file")
 async def test_invalid_token_closes_4003_counted_and_banned(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -67,9 +77,36 @@ async def test_invalid_token_closes_4003_counted_and_banned(
         for r in caplog.records
         if r.name != "aiohttp.access" and "not-a-token-of-anything" in r.getMessage()
     ]
-    # Two failures within the throttle window: one logged and counted, one folded in.
+    # Two failures within the throttle window: one log line, but both count toward the ban,
+    # and the second reaches the threshold of 2: the address is banned (HA says so itself).
+    # The socket is closed first, the failure counted right after.
+    await until(lambda: "Banned IP 127.0.0.1 for too many login attempts" in caplog.text)
     assert caplog.text.count("Refused a connection from 127.0.0.1: invalid token") == 1
-    assert sum(hass.http.app[KEY_FAILED_LOGIN_ATTEMPTS].values()) == 1
+    assert caplog.text.count("Login attempt or request with invalid authentication") == 2
+    with pytest.raises(WSServerHandshakeError) as err:
+        await ws_connect(f"?token={OVEN_TOKEN}")
+    assert err.value.status == 403
+
+
+@pytest.mark.usefixtures("no_ban_file")
+async def test_failures_below_threshold_are_counted_quietly(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    ws_connect: WsConnect,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A device retrying a bad token: every retry counts, the log gets one line a minute."""
+    assert await async_setup_component(
+        hass, "http", {"http": {"ip_ban_enabled": True, "login_attempts_threshold": 10}}
+    )
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    for _ in range(4):
+        ws = await ws_connect("?token=wrong")
+        await _closed_with(ws, CloseCode.INVALID_TOKEN)
+    await until(lambda: sum(hass.http.app[KEY_FAILED_LOGIN_ATTEMPTS].values()) == 4)
+    assert caplog.text.count("Refused a connection") == 1
+    assert caplog.text.count("Login attempt or request with invalid authentication") == 1
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -39,8 +39,8 @@ class TokenBucket:
 class FailureThrottle:
     """Lets one failure per address through every ``interval`` seconds.
 
-    A misconfigured ESP32 retries forever; each pass still counts toward HA's IP ban, but
-    the log and the "Login attempt failed" notification are not flooded.
+    A misconfigured ESP32 retries forever; each retry still counts toward HA's IP ban (see
+    ``websocket._count_failed_login``), but the log and the notification are not flooded.
     """
 
     interval: float = FAILED_LOGIN_INTERVAL

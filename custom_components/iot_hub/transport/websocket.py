@@ -12,12 +12,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from ipaddress import ip_address
 import logging
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSMsgType, web
 from homeassistant.components.http.auth_util import async_user_not_allowed_do_auth
-from homeassistant.components.http.ban import process_success_login, process_wrong_login
+from homeassistant.components.http.ban import (
+    KEY_FAILED_LOGIN_ATTEMPTS,
+    KEY_LOGIN_THRESHOLD,
+    process_success_login,
+    process_wrong_login,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
@@ -194,19 +200,36 @@ class IotHubWebSocketView(HomeAssistantView):
     ) -> None:
         await ws.close(code=code, message=reason.encode())
         peer = request.remote or "unknown"
-        if not self._failures.should_report(peer):
+        if self._failures.should_report(peer):
+            suppressed = self._failures.take_suppressed(peer)
+            _LOGGER.warning(
+                "Refused a connection from %s: %s%s",
+                peer,
+                reason,
+                f" ({suppressed} more refused since the last report)" if suppressed else "",
+            )
+            await _count_failed_login(request, loudly=True)
+        else:
+            await _count_failed_login(request, loudly=False)
+
+
+async def _count_failed_login(request: web.Request, *, loudly: bool) -> None:
+    """Count a failure toward HA's IP ban; only ``loudly`` ones are logged and notified.
+
+    A misconfigured ESP32 retries forever: HA's ``process_wrong_login`` would log and notify
+    every retry. Every failure still counts, and the one that reaches the ban threshold goes
+    through HA's own path, so the ban itself is logged and notified as HA does.
+    """
+    app = request.app
+    attempts = app.get(KEY_FAILED_LOGIN_ATTEMPTS)
+    threshold = app.get(KEY_LOGIN_THRESHOLD, 0)
+    address = ip_address(request.remote) if request.remote else None
+    if not loudly and attempts is not None and address is not None and threshold >= 1:
+        if attempts[address] + 1 < threshold:
+            attempts[address] += 1
             return
-        suppressed = self._failures.take_suppressed(peer)
-        _LOGGER.warning(
-            "Refused a connection from %s: %s%s",
-            peer,
-            reason,
-            f" ({suppressed} more refused since the last report)" if suppressed else "",
-        )
-        # Counts toward HA's IP ban; the URL it logs must not carry the token.
-        await process_wrong_login(
-            request.clone(rel_url=request.rel_url.without_query_params("token"))
-        )
+    # The URL HA logs must not carry the token.
+    await process_wrong_login(request.clone(rel_url=request.rel_url.without_query_params("token")))
 
 
 async def _pump(ws: web.WebSocketResponse, link: WsLink, on_text: Callable[[str], None]) -> None:
