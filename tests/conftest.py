@@ -59,6 +59,12 @@ def oven_subentry(subentry_id: str, title: str, token: str) -> ConfigSubentryDat
     )
 
 
+TWO_OVENS = [
+    oven_subentry(OVEN_ID, "Oven", OVEN_TOKEN),
+    oven_subentry(OVEN2_ID, "Oven 2", OVEN2_TOKEN),
+]
+
+
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
     """The devices of the hub entry: one oven unless a test overrides it."""

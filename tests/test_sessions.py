@@ -26,16 +26,12 @@ from .conftest import (
     OVEN2_TOKEN,
     OVEN_ID,
     OVEN_TOKEN,
+    TWO_OVENS,
     WsConnect,
-    oven_subentry,
     state_of,
     until,
 )
 
-TWO_OVENS = [
-    oven_subentry(OVEN_ID, "Oven", OVEN_TOKEN),
-    oven_subentry(OVEN2_ID, "Oven 2", OVEN2_TOKEN),
-]
 STORE_KEY = "iot_hub.sessions.{entry_id}"
 
 

@@ -17,16 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.iot_hub.const import WS_PATH, CloseCode
 from custom_components.iot_hub.transport import websocket
 
-from .conftest import (
-    OVEN2_ID,
-    OVEN2_TOKEN,
-    OVEN_ID,
-    OVEN_TOKEN,
-    WsConnect,
-    oven_subentry,
-    state_of,
-    until,
-)
+from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, state_of, until
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -266,7 +257,7 @@ async def test_app_unknown_device_and_revoked_token(
 
 @pytest.mark.parametrize(
     "subentries",
-    [[oven_subentry(OVEN_ID, "Oven", OVEN_TOKEN), oven_subentry(OVEN2_ID, "Oven 2", OVEN2_TOKEN)]],
+    [TWO_OVENS],
 )
 @pytest.mark.usefixtures("init_integration")
 async def test_app_must_choose_among_several_ovens(

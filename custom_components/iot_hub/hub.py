@@ -230,9 +230,14 @@ class Hub:
     # -- frames ----------------------------------------------------------------------------
 
     @callback
-    def handle_device_text(self, device: DeviceRuntime, text: str) -> None:
-        """A text frame from the device."""
-        self._handlers[device.kind].on_device_text(device, text)
+    def handle_device_text(self, device: DeviceRuntime, link: Link, text: str) -> None:
+        """A text frame from the device; frames still arriving on a replaced link are dropped.
+
+        A replaced connection may still deliver a few frames before its close lands; applying
+        them would mix an old socket's readings (and its error replies) into the new one's.
+        """
+        if device.link is link:
+            self._handlers[device.kind].on_device_text(device, text)
 
     @callback
     def handle_client_text(

@@ -10,13 +10,20 @@ from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
 
+# How an actor reads when the session record has no name for it.
+_UNNAMED_ACTOR = {
+    "device": "the device",
+    "app": "an app",
+    "user": "a user",
+    "automation": "an automation",
+    "system": "iot_hub",
+}
+
 
 def _by(actor: dict[str, Any] | None) -> str:
     if not actor:
         return ""
-    who = actor.get("name") or {"device": "the device", "system": "iot_hub"}.get(
-        actor["kind"], f"an {actor['kind']}" if actor["kind"][0] in "aeiou" else actor["kind"]
-    )
+    who = actor.get("name") or _UNNAMED_ACTOR.get(actor["kind"], actor["kind"])
     return f" by {who}"
 
 

@@ -86,8 +86,9 @@ def decode_device_frame(text: str) -> DeviceMessage:
         return _identify(data)
     if len(stripped) > MAX_READING_CHARS:
         raise ProtocolError("invalid temperature reading")
-    # float() also takes "1_000"; no oven sends that, and it hides typos.
-    if "_" in stripped:
+    # float() also takes "1_000" and other scripts' digits (Arabic-Indic, full-width); no
+    # oven sends those, and they hide typos.
+    if "_" in stripped or not stripped.isascii():
         raise ProtocolError("invalid temperature reading")
     try:
         temperature = float(stripped)
@@ -103,7 +104,9 @@ def decode_app_frame(text: str) -> AppMessage:
     data = _parse_json_object(text)
     if "command" in data:
         command = data["command"]
-        if not isinstance(command, str) or command.upper() not in COMMANDS:
+        # ASCII only: str.upper() also maps lookalikes (U+017F long s, the U+FB06 "st"
+        # ligature) onto START and STOP.
+        if not isinstance(command, str) or not command.isascii() or command.upper() not in COMMANDS:
             raise ProtocolError("unknown command; expected START or STOP")
         return Command("START" if command.upper() == "START" else "STOP")
     if "type" in data:

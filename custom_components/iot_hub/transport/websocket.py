@@ -190,7 +190,7 @@ class IotHubWebSocketView(HomeAssistantView):
         link = WsLink(ws, peer)
         hub.attach_device(device, link)
         try:
-            await _pump(ws, link, lambda text: hub.handle_device_text(device, text))
+            await _pump(ws, link, lambda text: hub.handle_device_text(device, link, text))
         finally:
             hub.detach_device(device, link)
             await link.aclose()
@@ -198,9 +198,9 @@ class IotHubWebSocketView(HomeAssistantView):
     async def _refuse(
         self, request: web.Request, ws: web.WebSocketResponse, code: int, reason: str
     ) -> None:
-        await ws.close(code=code, message=reason.encode())
         peer = request.remote or "unknown"
-        if self._failures.should_report(peer):
+        loudly = self._failures.should_report(peer)
+        if loudly:
             suppressed = self._failures.take_suppressed(peer)
             _LOGGER.warning(
                 "Refused a connection from %s: %s%s",
@@ -208,9 +208,13 @@ class IotHubWebSocketView(HomeAssistantView):
                 reason,
                 f" ({suppressed} more refused since the last report)" if suppressed else "",
             )
-            await _count_failed_login(request, loudly=True)
-        else:
-            await _count_failed_login(request, loudly=False)
+        # HA cancels a handler as soon as its client hangs up, which a refused client does at
+        # once; counting in a task of its own means no failure escapes the ban counter.
+        counting = request.app[KEY_HASS].async_create_task(
+            _count_failed_login(request, loudly=loudly), f"{DOMAIN} count failed login"
+        )
+        await ws.close(code=code, message=reason.encode())
+        await asyncio.shield(counting)
 
 
 async def _count_failed_login(request: web.Request, *, loudly: bool) -> None:
