@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 import logging
 from unittest.mock import patch
@@ -9,6 +10,7 @@ from unittest.mock import patch
 from aiohttp import WSMsgType, WSServerHandshakeError
 from homeassistant.components.http.ban import KEY_FAILED_LOGIN_ATTEMPTS
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
@@ -271,3 +273,37 @@ async def test_app_must_choose_among_several_ovens(
 async def test_ws_path_constant() -> None:
     """The firmware URL path is part of the public contract."""
     assert WS_PATH == "/api/iot_hub/ws"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_too_fast_is_warned_once_per_connection(
+    hass: HomeAssistant,
+    ws_connect: WsConnect,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every run of dropped frames gets an error frame; the log gets one warning."""
+    monkeypatch.setattr(websocket, "INBOUND_RATE", 20.0)
+    monkeypatch.setattr(websocket, "INBOUND_BURST", 1.0)
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    for _ in range(3):
+        await oven.send_str("20")
+        await oven.send_str("21")  # beyond the burst of one: dropped
+        assert await oven.receive_json(timeout=5) == {"error": "rate limit exceeded"}
+        await asyncio.sleep(0.1)  # two frames' worth of refill
+    warnings = [r for r in caplog.records if "sends too fast" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    assert state_of(hass, "sensor.oven_temperature") == "20.0"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_home_assistant_stop_closes_devices_with_1001(
+    hass: HomeAssistant, ws_connect: WsConnect, hass_access_token: str
+) -> None:
+    """HA does not unload entries on stop; open sockets would otherwise hold up shutdown."""
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    app = await ws_connect(f"?token={hass_access_token}")
+    await until(lambda: state_of(hass, "binary_sensor.oven_connectivity") == "on")
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await _closed_with(oven, CloseCode.UNLOADING)
+    await _closed_with(app, CloseCode.UNLOADING)

@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
@@ -34,6 +34,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotHubConfigEntry) -> bo
     await hub.async_setup()
     entry.runtime_data = hub
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+
+    @callback
+    def _close_on_stop(_event: Event) -> None:
+        # HA does not unload entries when it stops; an open device socket would hold up the
+        # HTTP server's shutdown (20 s) and the device would see 1006 instead of 1001.
+        hub.close_connections("Home Assistant is stopping")
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -55,18 +55,14 @@ class IotHubEntity(Entity):
         return self.entity_description.available_offline or self.device.connected
 
     async def async_added_to_hass(self) -> None:
-        """Follow the device's updates."""
+        """Follow the updates this entity shows."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass, signal_device_update(self.device.id), self._handle_update
+        for what in self.entity_description.updates_on:
+            self.async_on_remove(
+                async_dispatcher_connect(
+                    self.hass, signal_device_update(self.device.id, what), self.async_write_ha_state
+                )
             )
-        )
-
-    @callback
-    def _handle_update(self, what: Update) -> None:
-        if what in self.entity_description.updates_on:
-            self.async_write_ha_state()
 
 
 def async_setup_device_entities[D: IotHubEntityDescription](

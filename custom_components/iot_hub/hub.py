@@ -41,9 +41,12 @@ _LOGGER = logging.getLogger(__name__)
 type IotHubConfigEntry = ConfigEntry[Hub]
 
 
-def signal_device_update(device_id: str) -> SignalType[Update]:
-    """Signal sent when something of one device changed."""
-    return SignalType(f"{DOMAIN}_device_update_{device_id}")
+def signal_device_update(device_id: str, what: Update) -> SignalType[()]:
+    """Signal sent when one kind of thing of one device changed.
+
+    One signal per kind: a reading (many a second) wakes only the entities that show it.
+    """
+    return SignalType(f"{DOMAIN}_device_update_{device_id}_{what}")
 
 
 def signal_device_added(entry_id: str) -> SignalType[DeviceRuntime]:
@@ -99,9 +102,14 @@ class Hub:
 
     async def async_shutdown(self) -> None:
         """Close every connection and write sessions (unload)."""
-        for device in self.devices.values():
-            self._close_all(device, CloseCode.UNLOADING, "iot_hub is unloading")
+        self.close_connections("iot_hub is unloading")
         await self.sessions.async_shutdown()
+
+    @callback
+    def close_connections(self, reason: str) -> None:
+        """Close every device and client connection with 1001 (going away)."""
+        for device in self.devices.values():
+            self._close_all(device, CloseCode.UNLOADING, reason)
 
     # -- devices ---------------------------------------------------------------------------
 
@@ -289,4 +297,4 @@ class Hub:
         self._notify(device, Update.READING)
 
     def _notify(self, device: DeviceRuntime, what: Update) -> None:
-        async_dispatcher_send(self.hass, signal_device_update(device.id), what)
+        async_dispatcher_send(self.hass, signal_device_update(device.id, what))

@@ -239,12 +239,18 @@ async def _count_failed_login(request: web.Request, *, loudly: bool) -> None:
 async def _pump(ws: web.WebSocketResponse, link: WsLink, on_text: Callable[[str], None]) -> None:
     """Read frames until the peer leaves, applying the inbound limits."""
     bucket = TokenBucket(rate=INBOUND_RATE, burst=INBOUND_BURST, tokens=INBOUND_BURST)
+    warned = False
     async for msg in ws:
         if msg.type is WSMsgType.TEXT:
             if bucket.allow():
                 on_text(msg.data)
             elif bucket.dropped_in_a_row == 1:
-                _LOGGER.warning("%s sends too fast; dropping frames", link.peer)
+                # One warning per connection: a device that always sends a little too fast
+                # would otherwise write a line every second.
+                (_LOGGER.debug if warned else _LOGGER.warning)(
+                    "%s sends too fast; dropping frames", link.peer
+                )
+                warned = True
                 link.send_text(encode_error("rate limit exceeded"))
             elif bucket.dropped_in_a_row >= FLOOD_CLOSE_AFTER:
                 _LOGGER.warning("%s kept flooding; closing it", link.peer)
