@@ -1,0 +1,6 @@
+"""Load benchmarks of iot_hub against a real Home Assistant started in-process.
+
+``python -m benchmarks.ovens`` drives simulated ovens through HA's HTTP server and compares
+what iot_hub achieves with two baselines measured in the same run: bare Home Assistant state
+writes, and a plain aiohttp WebSocket server receiving the same load.
+"""

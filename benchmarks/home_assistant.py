@@ -1,0 +1,195 @@
+"""A real Home Assistant, in this process, serving iot_hub on 127.0.0.1 (for benchmarks).
+
+The start-up follows ``homeassistant.bootstrap.async_from_config_dict`` step by step but sets
+up only what iot_hub needs (core, ``http`` and iot_hub itself) instead of the default
+integrations, which would bring the frontend, the recorder and discovery into the measurement.
+Nothing is mocked: the registries, the Store, the auth manager and the HTTP server are HA's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+import socket
+import tempfile
+from types import MappingProxyType
+from typing import Any
+
+from homeassistant import bootstrap, loader
+from homeassistant.auth.const import GROUP_ID_ADMIN
+from homeassistant.auth.models import TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN
+from homeassistant.config_entries import (
+    SOURCE_USER,
+    ConfigEntries,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigSubentryDataWithId,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.setup import async_setup_component
+
+from custom_components.iot_hub.const import (
+    CONF_KIND,
+    CONF_TOKEN_HASH,
+    DOMAIN,
+    SUBENTRY_DEVICE,
+    WS_PATH,
+)
+from custom_components.iot_hub.tokens import hash_token
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION_DIR = REPO_ROOT / "custom_components" / DOMAIN
+
+
+def free_port() -> int:
+    """An ephemeral TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOven:
+    """One configured oven: its name, device token and temperature sensor."""
+
+    subentry_id: str
+    name: str
+    token: str
+
+    @property
+    def temperature_entity(self) -> str:
+        """Entity id of its temperature sensor (HA derives it from the device name)."""
+        return f"sensor.{self.name.lower().replace(' ', '_')}_temperature"
+
+
+@dataclass(frozen=True, slots=True)
+class RunningHomeAssistant:
+    """What a benchmark needs from the started instance."""
+
+    hass: HomeAssistant
+    entry: ConfigEntry
+    ovens: tuple[BenchOven, ...]
+    port: int
+    access_token: str
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://127.0.0.1:PORT/api/iot_hub/ws``."""
+        return f"ws://127.0.0.1:{self.port}{WS_PATH}"
+
+
+def bench_ovens(count: int) -> tuple[BenchOven, ...]:
+    """``count`` ovens named "Bench oven 01"... with fixed, known tokens."""
+    width = max(2, len(str(count)))
+    return tuple(
+        BenchOven(
+            subentry_id=f"benchoven{i:0{width}d}",
+            name=f"Bench oven {i:0{width}d}",
+            token=f"bench-oven-token-{i:0{width}d}-0123456789abcdef",
+        )
+        for i in range(1, count + 1)
+    )
+
+
+def _hub_entry(ovens: tuple[BenchOven, ...]) -> ConfigEntry:
+    """The hub entry as the config flow would create it, with one subentry per oven."""
+    return ConfigEntry(
+        domain=DOMAIN,
+        title="IoT Hub",
+        data={},
+        options={},
+        source=SOURCE_USER,
+        unique_id=DOMAIN,
+        version=1,
+        minor_version=1,
+        discovery_keys=MappingProxyType({}),
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                data=MappingProxyType({CONF_KIND: "oven", CONF_TOKEN_HASH: hash_token(oven.token)}),
+                subentry_id=oven.subentry_id,
+                subentry_type=SUBENTRY_DEVICE,
+                title=oven.name,
+                unique_id=None,
+            )
+            for oven in ovens
+        ],
+    )
+
+
+async def _start(config_dir: Path, ovens: tuple[BenchOven, ...], port: int) -> RunningHomeAssistant:
+    # custom_components/iot_hub is where HA looks for custom integrations; a symlink keeps
+    # the benchmark on the repository's code.
+    (config_dir / "custom_components").mkdir()
+    (config_dir / "custom_components" / DOMAIN).symlink_to(INTEGRATION_DIR)
+    config: dict[str, Any] = {
+        "homeassistant": {
+            "name": "iot_hub benchmark",
+            "latitude": 0.0,
+            "longitude": 0.0,
+            "elevation": 0,
+            "unit_system": "metric",
+            "time_zone": "UTC",
+        },
+        "http": {"server_host": ["127.0.0.1"], "server_port": port},
+    }
+    hass = HomeAssistant(str(config_dir))
+    loader.async_setup(hass)
+    hass.config.skip_pip = True
+    # The order of bootstrap.async_from_config_dict, minus the default integrations.
+    hass.config_entries = ConfigEntries(hass, config)
+    await loader.async_get_custom_components(hass)
+    if not await bootstrap.async_load_base_functionality(hass):
+        raise RuntimeError("Home Assistant's registries did not load")
+    for domain in sorted(bootstrap.CORE_INTEGRATIONS):
+        if not await async_setup_component(hass, domain, config):
+            raise RuntimeError(f"{domain} did not set up")
+    await async_process_ha_core_config(hass, config["homeassistant"])
+    if not await async_setup_component(hass, "http", config):
+        raise RuntimeError("http did not set up")
+    # http starts listening when HA starts (it waits for the frontend or the start event).
+    await hass.async_start()
+    entry = _hub_entry(ovens)
+    await hass.config_entries.async_add(entry)
+    await hass.async_block_till_done()
+    if entry.state is not ConfigEntryState.LOADED:
+        raise RuntimeError(f"iot_hub did not load: {entry.state} {entry.reason}")
+    user = await hass.auth.async_create_user("Benchmark", group_ids=[GROUP_ID_ADMIN])
+    refresh_token = await hass.auth.async_create_refresh_token(
+        user,
+        client_name="iot_hub benchmark",
+        token_type=TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN,
+        access_token_expiration=timedelta(days=1),
+    )
+    return RunningHomeAssistant(
+        hass=hass,
+        entry=entry,
+        ovens=ovens,
+        port=port,
+        access_token=hass.auth.async_create_access_token(refresh_token),
+    )
+
+
+@asynccontextmanager
+async def running_home_assistant(
+    oven_count: int, *, port: int | None = None
+) -> AsyncIterator[RunningHomeAssistant]:
+    """Start Home Assistant with iot_hub and ``oven_count`` ovens; stop it and clean up after.
+
+    Args:
+        oven_count: How many oven subentries the hub entry gets.
+        port: HTTP port on 127.0.0.1; a free ephemeral one when None.
+
+    Yields:
+        The running instance, its hub entry, ovens, port and an admin access token.
+    """
+    with tempfile.TemporaryDirectory(prefix="iot_hub_bench_") as tmp:
+        running = await _start(Path(tmp), bench_ovens(oven_count), port or free_port())
+        try:
+            yield running
+        finally:
+            await running.hass.async_stop()

@@ -1,0 +1,491 @@
+"""An ESP32 smart oven speaking the legacy oven protocol (seed 000), for iot_hub.
+
+What the seed's ESP32 did, and so what this does:
+
+* connect to the server's WebSocket (here ``/api/iot_hub/ws`` with the device token as
+  ``?token=`` or ``Authorization: Bearer``) and identify with ``{"type": "esp32"}``;
+* send the probe temperature as a bare text frame (``28.5``) at a steady pace, all the time:
+  the server decides whether a reading belongs to a measurement session;
+* obey the bare text frames ``START`` and ``STOP``; here the oven then heats toward its
+  setpoint or cools toward the room, so the curve is worth plotting;
+* print ``{"error": ...}`` frames the server sends about bad input.
+
+Like firmware, it reconnects with exponential backoff when the connection drops or Home
+Assistant restarts, and gives up at once on a close that a retry cannot fix (missing or
+invalid token, device removed, another connection using the same token).
+
+Command line::
+
+    python -m simulators.oven --url ws://127.0.0.1:8123/api/iot_hub/ws --token TOKEN
+        [--interval 1.0] [--start-temp 22] [--setpoint 200] [--identify/--no-identify]
+        [--bearer] [--seed N] [-q]
+
+In code::
+
+    oven = OvenSimulator(url, token, interval=0.1)
+    task = asyncio.create_task(oven.run())
+    ...
+    oven.stop()
+    await task
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+import json
+import math
+import random
+import sys
+import time
+from typing import Final, Literal
+
+import aiohttp
+from yarl import URL
+
+from .common import (
+    CLOSE_DEVICE_REMOVED,
+    CLOSE_INVALID_TOKEN,
+    CLOSE_MISSING_CREDENTIALS,
+    CLOSE_REPLACED,
+    Printer,
+    describe_close,
+    redacted,
+    silent,
+    timestamped,
+    with_credentials,
+)
+
+type OvenCommand = Literal["START", "STOP"]
+
+IDENTIFY_FRAME: Final = json.dumps({"type": "esp32"})
+
+# Retrying these is pointless: the same token gets the same answer, or (4008) another
+# connection is using this oven's token and the two would take turns kicking each other off.
+FATAL_CLOSE_CODES: Final = frozenset(
+    {CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN, CLOSE_DEVICE_REMOVED, CLOSE_REPLACED}
+)
+
+DEFAULT_INTERVAL: Final = 1.0
+DEFAULT_START_TEMP: Final = 22.0
+DEFAULT_SETPOINT: Final = 200.0
+# A connection that stayed up this long was a real one: the backoff starts over after it.
+STABLE_AFTER: Final = 10.0
+# Client-side pings: a server that vanished without closing (power cut, Wi-Fi gone) is
+# noticed within about this long, as the ESP32 websocket libraries' heartbeat does.
+CLIENT_HEARTBEAT: Final = 20.0
+CONNECT_TIMEOUT: Final = 10.0
+
+
+class OvenRejectedError(Exception):
+    """The server closed the connection for a reason a retry cannot fix."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        """Remember the close code and the server's reason."""
+        super().__init__(describe_close(code, reason))
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class ThermalModel:
+    """A first-order oven: heats toward the setpoint when on, cools toward the room when off.
+
+    Time constants are in seconds; the readings get a little probe noise and one decimal,
+    as a thermocouple amplifier's output would.
+    """
+
+    ambient: float = DEFAULT_START_TEMP
+    setpoint: float = DEFAULT_SETPOINT
+    heat_time_constant: float = 90.0
+    cool_time_constant: float = 240.0
+    noise: float = 0.15
+    temperature: float = field(default=math.nan)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        """Start at room temperature unless told otherwise."""
+        if math.isnan(self.temperature):
+            self.temperature = self.ambient
+
+    def advance(self, seconds: float, heating: bool) -> float:
+        """Let ``seconds`` pass and return the probe's reading.
+
+        Args:
+            seconds: Time since the previous reading; real elapsed time, so the curve stays
+                right when the pace slips or the oven was offline for a while.
+            heating: Whether the element is on (between START and STOP).
+
+        Returns:
+            The reading, rounded to 0.1 °C.
+        """
+        target, tau = (
+            (self.setpoint, self.heat_time_constant)
+            if heating
+            else (self.ambient, self.cool_time_constant)
+        )
+        self.temperature += (target - self.temperature) * (1.0 - math.exp(-seconds / tau))
+        return round(self.temperature + self.rng.gauss(0.0, self.noise), 1)
+
+
+class OvenSimulator:
+    """One simulated oven: connect, identify, stream readings, obey START/STOP, reconnect.
+
+    The attributes below are what tests and benchmarks look at; they are only changed from
+    the event loop ``run()`` is running on.
+
+    Attributes:
+        measuring: Whether the oven is between START and STOP (it keeps this across
+            reconnections, as firmware keeps it in RAM).
+        readings_sent: How many readings went out, over every connection.
+        commands: Every START/STOP received, in order.
+        errors: The ``error`` text of every ``{"error": ...}`` frame received.
+        connections: How many times the oven connected.
+        connected: Set while a connection is up.
+        last_close: The close code of the last connection that ended, if any.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        start_temp: float = DEFAULT_START_TEMP,
+        setpoint: float = DEFAULT_SETPOINT,
+        identify: bool = True,
+        bearer: bool = False,
+        session: aiohttp.ClientSession | None = None,
+        reconnect: bool = True,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        heartbeat: float | None = CLIENT_HEARTBEAT,
+        seed: int | None = None,
+        log: Printer = silent,
+        log_readings: bool = True,
+    ) -> None:
+        """Configure the oven; nothing connects before ``run()``.
+
+        Args:
+            url: The WebSocket endpoint, e.g. ``ws://127.0.0.1:8123/api/iot_hub/ws``.
+            token: The device token shown when the oven was added in Home Assistant.
+            interval: Seconds between two readings.
+            start_temp: Room temperature, where the probe starts and cools back to (°C).
+            setpoint: Where the oven heats to while measuring (°C).
+            identify: Send ``{"type": "esp32"}`` first, as the seed's firmware did.
+            bearer: Send the token as ``Authorization: Bearer`` instead of ``?token=``.
+            session: An aiohttp session to use (and leave open); one is made otherwise.
+            reconnect: Reconnect after a drop; ``False`` makes ``run()`` return instead.
+            initial_backoff: First wait before reconnecting (seconds); it doubles.
+            max_backoff: Longest wait between two attempts (seconds).
+            heartbeat: Seconds between the oven's own pings (None: only answer the
+                server's).
+            seed: Seed of the probe noise, for reproducible curves.
+            log: Where the oven says what it does, one line at a time.
+            log_readings: Also log every reading (off for quiet runs).
+        """
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self._url, self._headers = with_credentials(url, token, bearer=bearer)
+        self._interval = interval
+        self._identify = identify
+        self._session = session
+        self._reconnect = reconnect
+        self._initial_backoff = initial_backoff
+        self._max_backoff = max_backoff
+        self._heartbeat = heartbeat
+        self._log = log
+        self._log_readings = log_readings
+        self._model = ThermalModel(ambient=start_temp, setpoint=setpoint, rng=random.Random(seed))
+        self._model_time: float | None = None
+        self._close_reason = ""
+        self._stopping = asyncio.Event()
+        self.measuring = False
+        self.readings_sent = 0
+        self.commands: list[OvenCommand] = []
+        self.errors: list[str] = []
+        self.connections = 0
+        self.connected = asyncio.Event()
+        self.last_close: int | None = None
+
+    @property
+    def url(self) -> URL:
+        """The URL connected to (with the token when it travels in the query)."""
+        return self._url
+
+    @property
+    def temperature(self) -> float:
+        """The oven's true temperature now (without probe noise)."""
+        return self._model.temperature
+
+    def stop(self) -> None:
+        """Ask ``run()`` to close the connection and return."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Connect and stream until ``stop()``; reconnect with backoff after drops.
+
+        Raises:
+            OvenRejectedError: The server refused the oven for good (4001, 4003, 4008, 4010).
+        """
+        session = self._session or aiohttp.ClientSession()
+        try:
+            await self._run(session)
+        finally:
+            if self._session is None:
+                await session.close()
+
+    async def _run(self, session: aiohttp.ClientSession) -> None:
+        backoff = self._initial_backoff
+        while not self._stopping.is_set():
+            up_since = time.monotonic()
+            try:
+                await self._connect_and_serve(session)
+            except (aiohttp.WSServerHandshakeError, aiohttp.ClientResponseError) as err:
+                # 404 while HA starts (view not registered yet), 503 while iot_hub is not
+                # loaded, 403 when HA banned this address: all can change, so keep trying.
+                self._log(f"Server refused the WebSocket: HTTP {err.status} {err.message}")
+            except (aiohttp.ClientError, OSError, TimeoutError) as err:
+                self._log(f"Cannot reach {redacted(self._url)}: {err or type(err).__name__}")
+            if self._stopping.is_set() or not self._reconnect:
+                return
+            if time.monotonic() - up_since >= STABLE_AFTER:
+                backoff = self._initial_backoff
+            # Jitter, so a fleet of ovens does not reconnect in lockstep after a restart.
+            delay = backoff * random.uniform(0.8, 1.2)
+            self._log(f"Reconnecting in {delay:.1f} s")
+            try:
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
+            except TimeoutError:
+                pass
+            backoff = min(backoff * 2, self._max_backoff)
+
+    async def _connect_and_serve(self, session: aiohttp.ClientSession) -> None:
+        self._log(f"Connecting to {redacted(self._url)}")
+        # The session's own timeout is 5 minutes; a device should retry much sooner.
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            ws = await session.ws_connect(
+                self._url,
+                headers=self._headers,
+                heartbeat=self._heartbeat,
+                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+            )
+        async with ws:
+            self.connections += 1
+            self.connected.set()
+            try:
+                await self._serve(ws)
+            finally:
+                self.connected.clear()
+        self.last_close = ws.close_code
+        reason = self._close_reason
+        if self._stopping.is_set():
+            self._log("Disconnected")
+            return
+        self._log(f"Connection closed: {describe_close(ws.close_code, reason)}")
+        if ws.close_code in FATAL_CLOSE_CODES:
+            raise OvenRejectedError(ws.close_code or 0, reason)
+
+    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._log("Connected")
+        sender = asyncio.create_task(self._send_readings(ws), name="oven simulator sender")
+        stop_waiter = asyncio.create_task(self._stopping.wait(), name="oven simulator stop")
+        reader = asyncio.create_task(self._read_frames(ws), name="oven simulator reader")
+        try:
+            await asyncio.wait({reader, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sender.cancel()
+            stop_waiter.cancel()
+            if not reader.done():
+                await ws.close()
+            await asyncio.gather(sender, stop_waiter, reader, return_exceptions=True)
+
+    async def _read_frames(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._close_reason = ""
+        while True:
+            # receive() rather than ``async for``: the CLOSE message carries the reason.
+            msg = await ws.receive()
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                self._on_text(msg.data)
+            elif msg.type is aiohttp.WSMsgType.BINARY:
+                self._log(f"Ignoring a binary frame of {len(msg.data)} bytes")
+            elif msg.type is aiohttp.WSMsgType.CLOSE:
+                self._close_reason = str(msg.extra or "")
+                return
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                self._log(f"WebSocket error: {ws.exception()}")
+                return
+            else:  # CLOSING, CLOSED: the socket is done
+                return
+
+    def _on_text(self, text: str) -> None:
+        # The seed sends exactly "START"/"STOP"; tolerate case and whitespace like firmware
+        # that compares with strcasecmp after trimming.
+        word = text.strip().upper()
+        if word in ("START", "STOP"):
+            command: OvenCommand = "START" if word == "START" else "STOP"
+            self.commands.append(command)
+            self.measuring = command == "START"
+            self._log(
+                f"{command}: "
+                + (
+                    f"heating to {self._model.setpoint:g} °C and measuring"
+                    if self.measuring
+                    else "stopped; cooling down"
+                )
+            )
+            return
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "error" in data:
+            self.errors.append(str(data["error"]))
+            self._log(f"Server reported an error: {data['error']}")
+        else:
+            self._log(f"Unexpected frame: {text[:200]!r}")
+
+    def _next_reading(self) -> float:
+        now = time.monotonic()
+        elapsed = 0.0 if self._model_time is None else now - self._model_time
+        self._model_time = now
+        return self._model.advance(elapsed, heating=self.measuring)
+
+    async def _send_readings(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        try:
+            if self._identify:
+                await ws.send_str(IDENTIFY_FRAME)
+        except ConnectionError, RuntimeError:
+            return  # refused at once; the reader reports the close code
+        while not ws.closed:
+            reading = self._next_reading()
+            try:
+                await ws.send_str(format_reading(reading))
+            except (ConnectionError, RuntimeError) as err:
+                # The socket went away mid-send; the reader sees the close and reports it.
+                self._log(f"Send failed: {err}")
+                return
+            self.readings_sent += 1
+            if self._log_readings:
+                self._log(
+                    f"Sent {format_reading(reading)} °C"
+                    + (" (measuring)" if self.measuring else "")
+                )
+            next_at += self._interval
+            delay = next_at - loop.time()
+            if delay < -self._interval:
+                # Far behind (the loop was blocked): skip the missed beats instead of bursting.
+                next_at = loop.time()
+                delay = 0.0
+            await asyncio.sleep(max(delay, 0.0))
+
+
+def format_reading(temperature: float) -> str:
+    """The frame for one reading: the bare number, as the firmware's ``String(t, 1)`` gave.
+
+    Args:
+        temperature: Degrees Celsius.
+
+    Returns:
+        For example ``"28.5"``.
+    """
+    return f"{temperature:.1f}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m simulators.oven``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulators.oven",
+        description="Simulate an ESP32 smart oven (legacy oven protocol) against iot_hub.",
+        epilog="Runs until Ctrl-C (exit 0), reconnecting with backoff; exits 1 when the "
+        "server refuses the oven for good (4001, 4003, 4008, 4010).",
+    )
+    parser.add_argument(
+        "--url", required=True, help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws"
+    )
+    parser.add_argument("--token", required=True, help="the oven's device token")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        help="seconds between readings (default %(default)s)",
+    )
+    parser.add_argument(
+        "--start-temp",
+        type=float,
+        default=DEFAULT_START_TEMP,
+        help="room temperature in °C, where the probe starts (default %(default)s)",
+    )
+    parser.add_argument(
+        "--setpoint",
+        type=float,
+        default=DEFAULT_SETPOINT,
+        help="temperature in °C the oven heats to after START (default %(default)s)",
+    )
+    parser.add_argument(
+        "--identify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='send {"type": "esp32"} first, as the original firmware did (default: yes)',
+    )
+    parser.add_argument(
+        "--bearer",
+        action="store_true",
+        help="send the token as 'Authorization: Bearer' instead of ?token=",
+    )
+    parser.add_argument("--seed", type=int, help="seed of the probe noise")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print every reading")
+    return parser
+
+
+async def async_main(argv: Sequence[str] | None = None) -> int:
+    """Run the oven from command-line arguments.
+
+    Args:
+        argv: The arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        The exit status: 0 after a clean stop, 1 when the server refused the oven for good.
+    """
+    args = build_parser().parse_args(argv)
+    oven = OvenSimulator(
+        args.url,
+        args.token,
+        interval=args.interval,
+        start_temp=args.start_temp,
+        setpoint=args.setpoint,
+        identify=args.identify,
+        bearer=args.bearer,
+        seed=args.seed,
+        log=timestamped(),
+        log_readings=not args.quiet,
+    )
+    try:
+        await oven.run()
+    except OvenRejectedError as err:
+        print(f"Giving up: the server refused this oven: {err}", file=sys.stderr)
+        if err.code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
+            print(
+                "Check --token: it is the device token shown when the oven was added "
+                "(Settings > Devices & services > IoT Hub).",
+                file=sys.stderr,
+            )
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m simulators.oven``; Ctrl-C stops the oven cleanly."""
+    try:
+        return asyncio.run(async_main(argv))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
