@@ -31,6 +31,15 @@ def no_ban_file() -> Iterator[None]:
         yield
 
 
+async def _setup_with_ip_ban(hass: HomeAssistant, entry: MockConfigEntry, threshold: int) -> None:
+    """HA's HTTP server banning after ``threshold`` failed logins, then the hub."""
+    assert await async_setup_component(
+        hass, "http", {"http": {"ip_ban_enabled": True, "login_attempts_threshold": threshold}}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+
+
 async def _closed_with(ws, code: int) -> None:
     msg = await ws.receive(timeout=5)
     assert msg.type is WSMsgType.CLOSE, msg
@@ -55,11 +64,7 @@ async def test_invalid_token_closes_4003_counted_and_banned(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A wrong token: 4003, counted by HA's ban machinery, the token kept out of the log."""
-    assert await async_setup_component(
-        hass, "http", {"http": {"ip_ban_enabled": True, "login_attempts_threshold": 2}}
-    )
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await _setup_with_ip_ban(hass, mock_config_entry, threshold=2)
     ws = await ws_connect("?token=not-a-token-of-anything")
     await _closed_with(ws, CloseCode.INVALID_TOKEN)
     ws = await ws_connect(headers={"Authorization": "Bearer also-wrong"})
@@ -89,11 +94,7 @@ async def test_failures_below_threshold_are_counted_quietly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A device retrying a bad token: every retry counts, the log gets one line a minute."""
-    assert await async_setup_component(
-        hass, "http", {"http": {"ip_ban_enabled": True, "login_attempts_threshold": 10}}
-    )
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await _setup_with_ip_ban(hass, mock_config_entry, threshold=10)
     for _ in range(4):
         ws = await ws_connect("?token=wrong")
         await _closed_with(ws, CloseCode.INVALID_TOKEN)
