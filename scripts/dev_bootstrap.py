@@ -26,6 +26,7 @@ import aiohttp
 USERNAME: Final = "dev"
 PASSWORD: Final = "dev"
 DEMO_OVEN: Final = "Demo oven"
+TOKEN_FILE: Final = ".demo_oven_token"  # in config/: the demo oven's device token
 # Written by scripts/develop for the first start only (see confirm_http_config).
 FIRST_START_HTTP: Final = "packages/first_start_http.yaml"
 STARTUP_TIMEOUT: Final = 900  # seconds; the first start installs the frontend and friends
@@ -246,7 +247,7 @@ async def remove_online_only_entries(api: Api) -> None:
 
 async def demo_oven_token(api: Api, config: Path) -> str:
     """Add the hub and the demo oven if missing; the oven's token (issued anew if lost)."""
-    token_file = config / ".demo_oven_token"
+    token_file = config / TOKEN_FILE
     if entries := await api.call("GET", "/api/config/config_entries/entry?domain=iot_hub"):
         entry_id = entries[0]["entry_id"]
         for _ in range(300):  # HA answers before it has set the entry up; devices get 503
@@ -285,15 +286,23 @@ async def demo_oven_token(api: Api, config: Path) -> str:
     return token
 
 
-async def demo_oven_exists(api: Api) -> bool:
-    """Whether an earlier run added the demo oven."""
+async def remove_demo_oven(api: Api, config: Path) -> bool:
+    """Remove the demo oven of an earlier run (``--no-demo`` means a clean instance)."""
+    removed = False
     for entry in await api.call("GET", "/api/config/config_entries/entry?domain=iot_hub"):
-        subentries = await api.ws(
-            {"type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}
-        )
-        if any(sub["title"] == DEMO_OVEN for sub in subentries):
-            return True
-    return False
+        entry_id = entry["entry_id"]
+        for sub in await api.ws({"type": "config_entries/subentries/list", "entry_id": entry_id}):
+            if sub["title"] == DEMO_OVEN:
+                await api.ws(
+                    {
+                        "type": "config_entries/subentries/delete",
+                        "entry_id": entry_id,
+                        "subentry_id": sub["subentry_id"],
+                    }
+                )
+                removed = True
+    (config / TOKEN_FILE).unlink(missing_ok=True)
+    return removed
 
 
 async def demo_entities(api: Api) -> tuple[str, dict[str, str]]:
@@ -343,8 +352,8 @@ async def bootstrap(args: argparse.Namespace) -> str | None:
         api = Api(session, args.url.rstrip("/"))
         await onboard(api, args.config)
         token = await demo_oven_token(api, args.config) if args.demo else None
-        if not args.demo and await demo_oven_exists(api):
-            say(f"{DEMO_OVEN} from an earlier run stays, offline (--reset --no-demo: without it)")
+        if not args.demo and await remove_demo_oven(api, args.config):
+            say(f"Removed the {DEMO_OVEN} of an earlier run (--no-demo)")
         say(
             f"Ready: {api.base}  user {USERNAME}, password {PASSWORD}"
             f'  (REST API: curl -H "Authorization: Bearer $(cat {args.config}/.dev_token)"'
