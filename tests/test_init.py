@@ -98,7 +98,7 @@ async def test_reload_keeps_sessions_and_ids(
     reloaded: Hub = init_integration.runtime_data
     assert reloaded is not hub
     sessions = reloaded.sessions.query([OVEN_ID])
-    assert [(s.id, s.status.value, s.readings) for s in sessions] == [
+    assert [(s.id, s.status.value, s.summary(s.started_at)["readings"]) for s in sessions] == [
         (3, "active", 0),
         (2, "stopped", 1),
         (1, "stopped", 1),

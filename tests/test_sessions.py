@@ -394,9 +394,30 @@ async def test_reload_is_a_restart(
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     stored = hass_storage[STORE_KEY.format(entry_id=init_integration.entry_id)]["data"]
     assert stored["sessions"][0]["status"] == "active"
-    assert stored["sessions"][0]["readings"] == 1
+    assert stored["sessions"][0]["measure"]["readings"] == 1
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await hass.async_block_till_done()
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
     await until(lambda: state_of(hass, "sensor.oven_session") == "active")
     assert hass.states.get("sensor.oven_session").attributes["session_id"] == 1
+
+
+@pytest.mark.usefixtures("stored_session", "init_integration")
+async def test_store_written_by_version_1_1_is_migrated(
+    hass: HomeAssistant, hass_storage: dict[str, Any], mock_config_entry: MockConfigEntry
+) -> None:
+    """Oven fields stored at the top level (1.1) move into the session's measure (1.2)."""
+    await hass.async_block_till_done()
+    stored = hass_storage[STORE_KEY.format(entry_id=mock_config_entry.entry_id)]
+    assert (stored["version"], stored["minor_version"]) == (1, 2)
+    (session,) = stored["data"]["sessions"]
+    assert session["kind"] == "oven"
+    assert session["measure"] == {
+        "readings": 2,
+        "temperature_sum": 300.0,
+        "temperature_min": 100.0,
+        "temperature_max": 200.0,
+    }
+    assert "readings" not in session
+    (record,) = await _sessions(hass)
+    assert record["summary"]["temperature_avg"] == 150.0

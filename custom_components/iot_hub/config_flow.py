@@ -42,6 +42,8 @@ from .const import (
 from .tokens import generate_token, hash_token
 
 CONF_ROTATE_TOKEN = "rotate_token"
+# Kinds a user can add. Chargers are offered once their entities and cards exist (issue 3).
+ADDABLE_KINDS = (DeviceKind.OVEN,)
 HUB_TITLE = "IoT Hub"
 
 
@@ -151,7 +153,7 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_NAME): TextSelector(),
                 vol.Required(CONF_KIND, default=DeviceKind.OVEN.value): SelectSelector(
                     SelectSelectorConfig(
-                        options=[kind.value for kind in DeviceKind],
+                        options=[kind.value for kind in ADDABLE_KINDS],
                         translation_key=CONF_KIND,
                         mode=SelectSelectorMode.DROPDOWN,
                     )

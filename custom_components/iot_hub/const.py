@@ -12,6 +12,7 @@ SUBENTRY_DEVICE: Final = "device"
 # Keys of a device subentry's data.
 CONF_KIND: Final = "kind"
 CONF_TOKEN_HASH: Final = "token_sha256"
+CONF_STATION_ID: Final = "station_id"  # a charger's estacionId (seed 002), unique per hub
 
 # Keys of the hub entry's options.
 CONF_HISTORY_SIZE: Final = "history_size"
@@ -29,6 +30,7 @@ class DeviceKind(StrEnum):
     """What a device is; decides its codec, entities and capabilities."""
 
     OVEN = "oven"
+    CHARGER = "charger"
 
 
 class SessionStatus(StrEnum):
@@ -54,6 +56,7 @@ class CloseCode:
 
     MISSING_CREDENTIALS: Final = 4001
     INVALID_TOKEN: Final = 4003
+    MISSING_STATION: Final = 4004  # a charger (publisher) without estacionId
     UNKNOWN_DEVICE: Final = 4005
     DEVICE_NOT_CHOSEN: Final = 4006
     REPLACED: Final = 4008

@@ -16,7 +16,7 @@ from .hub import IotHubConfigEntry, signal_device_added, signal_device_update
 from .models import DeviceRuntime, Update
 
 MANUFACTURER = "iot_hub"
-MODELS = {DeviceKind.OVEN: "Smart oven (ESP32)"}
+MODELS = {DeviceKind.OVEN: "Smart oven (ESP32)", DeviceKind.CHARGER: "EV charger (ESP32)"}
 
 
 @dataclass(frozen=True, kw_only=True)

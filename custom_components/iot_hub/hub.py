@@ -20,6 +20,7 @@ from .const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
     CONF_RESUME_GRACE,
+    CONF_STATION_ID,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
     DEFAULT_RESUME_GRACE,
@@ -68,6 +69,12 @@ class KindHandler(Protocol):
 
     def session_changed(self, device: DeviceRuntime, session: Session) -> None:
         """Tell the device's clients a session started or ended."""
+
+    def device_attached(self, device: DeviceRuntime) -> None:
+        """The device (re)connected: greet it as its protocol expects."""
+
+    def client_attached(self, device: DeviceRuntime, link: Link) -> None:
+        """A client subscribed: greet it, and ask the device to sync if the protocol has that."""
 
 
 class Hub:
@@ -120,6 +127,7 @@ class Hub:
             kind=DeviceKind(subentry.data[CONF_KIND]),
             token_hash=subentry.data[CONF_TOKEN_HASH],
             sessions=self.sessions,
+            station_id=subentry.data.get(CONF_STATION_ID),
         )
         self.devices[device.id] = device
         self._by_token_hash[device.token_hash] = device
@@ -145,6 +153,7 @@ class Hub:
                 device.name = subentry.title
                 if (ha_id := self.ha_device_id(device.id)) is not None:
                     dr.async_get(self.hass).async_update_device(ha_id, name=device.name)
+            device.station_id = subentry.data.get(CONF_STATION_ID)
             if subentry.data[CONF_TOKEN_HASH] != device.token_hash:
                 # A rotated token: the old one must stop working at once.
                 del self._by_token_hash[device.token_hash]
@@ -173,6 +182,13 @@ class Hub:
             if wanted in (device.id.casefold(), device.name.casefold()) or (
                 selector == self.ha_device_id(device.id)
             ):
+                return device
+        return CloseCode.UNKNOWN_DEVICE
+
+    def device_for_station(self, station_id: str) -> DeviceRuntime | int:
+        """The charger with this ``estacionId``, or the seed's 4005 (unknown station)."""
+        for device in self.devices.values():
+            if device.station_id == station_id:
                 return device
         return CloseCode.UNKNOWN_DEVICE
 
@@ -207,6 +223,7 @@ class Hub:
             _LOGGER.info("%s is connected (%s)", device.name, link.peer)
         device.link = link
         self.sessions.device_returned(device.id)
+        self._handlers[device.kind].device_attached(device)
         self._notify(device, Update.CONNECTION)
 
     @callback
@@ -222,6 +239,7 @@ class Hub:
     def attach_client(self, device: DeviceRuntime, link: Link) -> None:
         """An app/dashboard client subscribed to the device."""
         device.clients.add(link)
+        self._handlers[device.kind].client_attached(device, link)
 
     @callback
     def detach_client(self, device: DeviceRuntime, link: Link) -> None:
@@ -269,7 +287,7 @@ class Hub:
         """Start a session and tell the device; raises ``SessionError``."""
         if not device.connected:
             raise SessionError("device_not_connected", device.name)
-        session = self.sessions.start(device.id, device.name, by, context)
+        session = self.sessions.start(device.id, device.name, device.kind, by, context)
         self._handlers[device.kind].send_session_command(device, start=True)
         return session
 

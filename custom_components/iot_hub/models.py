@@ -32,6 +32,7 @@ class DeviceRuntime:
     kind: DeviceKind
     token_hash: str
     sessions: SessionManager
+    station_id: str | None = None  # chargers: the estacionId firmware and dashboards use
     link: Link | None = None
     clients: set[Link] = field(default_factory=set)
     temperature: float | None = None

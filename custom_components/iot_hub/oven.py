@@ -22,7 +22,7 @@ from .protocol.oven import (
     encode_reading_notice,
     encode_session_notice,
 )
-from .session_model import ActorRef, Session
+from .session_model import ActorRef, OvenMeasure, Session
 from .sessions import SessionError
 
 if TYPE_CHECKING:
@@ -64,7 +64,9 @@ class OvenHandler:
         now = dt_util.utcnow()
         device.temperature = message.temperature
         device.last_reading_at = now
-        session = device.sessions.record_reading(device.id, message.temperature, now)
+        session = device.sessions.record(device.id, now)
+        if session is not None and isinstance(session.measure, OvenMeasure):
+            session.measure.add(message.temperature)
         self._hub.notify_reading(device)
         if device.clients:
             self._hub.broadcast(
@@ -107,3 +109,11 @@ class OvenHandler:
         """Tell the apps (a new, iot_hub-only frame; legacy apps ignore unknown keys)."""
         if device.clients:
             self._hub.broadcast(device, encode_session_notice(session.id, session.status))
+
+    @callback
+    def device_attached(self, device: DeviceRuntime) -> None:
+        """The seed's oven expects no greeting."""
+
+    @callback
+    def client_attached(self, device: DeviceRuntime, link: Link) -> None:
+        """The seed's app expects no greeting either."""

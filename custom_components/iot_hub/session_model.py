@@ -1,4 +1,4 @@
-"""The session record: what one measurement session is, its running summary, its JSON form.
+"""The session record: what one session is, what it measured (per device kind), its JSON form.
 
 Pure data (no Home Assistant imports) so the summary arithmetic is testable on its own.
 """
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .const import Actor, SessionStatus
+from .const import Actor, DeviceKind, SessionStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,21 +31,71 @@ class ActorRef:
 
 
 @dataclass(slots=True)
+class OvenMeasure:
+    """What an oven session measures: a running temperature summary (O(1) per reading)."""
+
+    readings: int = 0
+    temperature_sum: float = 0.0
+    temperature_min: float | None = None
+    temperature_max: float | None = None
+
+    def add(self, temperature: float) -> None:
+        """Fold one reading in; sessions keep no raw series (the recorder has the sensor's)."""
+        self.readings += 1
+        self.temperature_sum += temperature
+        if self.temperature_min is None or temperature < self.temperature_min:
+            self.temperature_min = temperature
+        if self.temperature_max is None or temperature > self.temperature_max:
+            self.temperature_max = temperature
+
+    def summary(self) -> dict[str, Any]:
+        """Readings and min/max/avg temperature."""
+        return {
+            "readings": self.readings,
+            "temperature_min": self.temperature_min,
+            "temperature_max": self.temperature_max,
+            "temperature_avg": (
+                round(self.temperature_sum / self.readings, 2) if self.readings else None
+            ),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form stored in the Store."""
+        return {
+            "readings": self.readings,
+            "temperature_sum": self.temperature_sum,
+            "temperature_min": self.temperature_min,
+            "temperature_max": self.temperature_max,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OvenMeasure:
+        """Inverse of ``as_dict``."""
+        return cls(
+            readings=data["readings"],
+            temperature_sum=data["temperature_sum"],
+            temperature_min=data["temperature_min"],
+            temperature_max=data["temperature_max"],
+        )
+
+
+type Measure = OvenMeasure
+MEASURES: dict[DeviceKind, type[Measure]] = {DeviceKind.OVEN: OvenMeasure}
+
+
+@dataclass(slots=True)
 class Session:
-    """One measurement session of one device, with a summary kept up to date per reading."""
+    """One session of one device; what it measured lives in ``measure`` (per device kind)."""
 
     id: int
     device_id: str  # the device's subentry id: stable across renames
     device_name: str
     started_at: datetime
     started_by: ActorRef
+    measure: Measure
     status: SessionStatus = SessionStatus.ACTIVE
     ended_at: datetime | None = None
     stopped_by: ActorRef | None = None
-    readings: int = 0
-    temperature_sum: float = 0.0
-    temperature_min: float | None = None
-    temperature_max: float | None = None
     last_reading_at: datetime | None = None
 
     @property
@@ -53,15 +103,10 @@ class Session:
         """Whether readings still belong to this session."""
         return self.status is SessionStatus.ACTIVE
 
-    def add_reading(self, temperature: float, at: datetime) -> None:
-        """Fold one reading into the running summary (O(1): sessions keep no raw series)."""
-        self.readings += 1
-        self.temperature_sum += temperature
-        if self.temperature_min is None or temperature < self.temperature_min:
-            self.temperature_min = temperature
-        if self.temperature_max is None or temperature > self.temperature_max:
-            self.temperature_max = temperature
-        self.last_reading_at = at
+    @property
+    def kind(self) -> DeviceKind:
+        """The kind of device the session ran on, from what it measures."""
+        return next(kind for kind, measure in MEASURES.items() if isinstance(self.measure, measure))
 
     def end(self, status: SessionStatus, by: ActorRef, at: datetime) -> None:
         """Close the session."""
@@ -74,16 +119,8 @@ class Session:
         return max(0.0, ((self.ended_at or now) - self.started_at).total_seconds())
 
     def summary(self, now: datetime) -> dict[str, Any]:
-        """Readings, min/max/avg temperature and duration."""
-        return {
-            "readings": self.readings,
-            "temperature_min": self.temperature_min,
-            "temperature_max": self.temperature_max,
-            "temperature_avg": (
-                round(self.temperature_sum / self.readings, 2) if self.readings else None
-            ),
-            "duration": round(self.duration(now), 1),
-        }
+        """What the session measured, and its duration in seconds."""
+        return {**self.measure.summary(), "duration": round(self.duration(now), 1)}
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form stored in the Store."""
@@ -91,16 +128,14 @@ class Session:
             "id": self.id,
             "device_id": self.device_id,
             "device_name": self.device_name,
+            "kind": self.kind.value,
             "started_at": self.started_at.isoformat(),
             "started_by": self.started_by.as_dict(),
             "status": self.status.value,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "stopped_by": self.stopped_by.as_dict() if self.stopped_by else None,
-            "readings": self.readings,
-            "temperature_sum": self.temperature_sum,
-            "temperature_min": self.temperature_min,
-            "temperature_max": self.temperature_max,
             "last_reading_at": self.last_reading_at.isoformat() if self.last_reading_at else None,
+            "measure": self.measure.as_dict(),
         }
 
     @classmethod
@@ -119,20 +154,25 @@ class Session:
             device_name=data["device_name"],
             started_at=started_at,
             started_by=ActorRef.from_dict(data["started_by"]),
+            measure=MEASURES[DeviceKind(data["kind"])].from_dict(data["measure"]),
             status=SessionStatus(data["status"]),
             ended_at=_time("ended_at"),
             stopped_by=ActorRef.from_dict(data["stopped_by"]) if data.get("stopped_by") else None,
-            readings=data["readings"],
-            temperature_sum=data["temperature_sum"],
-            temperature_min=data["temperature_min"],
-            temperature_max=data["temperature_max"],
             last_reading_at=_time("last_reading_at"),
         )
 
     def as_public_dict(self, now: datetime) -> dict[str, Any]:
         """What actions and events show: the record without running sums, plus the summary."""
         data = self.as_dict()
-        for key in ("temperature_sum", "temperature_min", "temperature_max", "readings"):
-            data.pop(key)
+        del data["measure"]
         data["summary"] = self.summary(now)
         return data
+
+
+def migrate_stored_session(data: dict[str, Any]) -> dict[str, Any]:
+    """A session stored by version 1.1 (oven fields at the top) in the 1.2 shape."""
+    if "measure" in data:
+        return data
+    keys = ("readings", "temperature_sum", "temperature_min", "temperature_max")
+    rest = {key: value for key, value in data.items() if key not in keys}
+    return {**rest, "kind": DeviceKind.OVEN.value, "measure": {key: data[key] for key in keys}}

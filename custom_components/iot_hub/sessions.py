@@ -19,13 +19,20 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED, Actor, SessionStatus
-from .session_model import ActorRef, Session
+from .const import (
+    DOMAIN,
+    EVENT_SESSION_ENDED,
+    EVENT_SESSION_STARTED,
+    Actor,
+    DeviceKind,
+    SessionStatus,
+)
+from .session_model import MEASURES, ActorRef, Session, migrate_stored_session
 
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION: Final = 1
-STORAGE_MINOR_VERSION: Final = 1
+STORAGE_MINOR_VERSION: Final = 2  # 1.2: per-kind 'measure' (chargers joined ovens)
 SAVE_DELAY: Final = 10  # seconds; bounds what a power cut can lose to one window
 
 
@@ -37,6 +44,20 @@ class SessionError(Exception):
         super().__init__(key)
         self.key = key
         self.device_name = device_name
+
+
+class SessionStore(Store[dict[str, Any]]):
+    """The sessions' Store, which migrates what older versions wrote."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        if old_major_version == 1 and old_minor_version < 2:
+            old_data = {
+                **old_data,
+                "sessions": [migrate_stored_session(s) for s in old_data.get("sessions", [])],
+            }
+        return old_data
 
 
 class SessionManager:
@@ -54,7 +75,7 @@ class SessionManager:
     ) -> None:
         """Set up an empty manager; call ``async_load`` before use."""
         self._hass = hass
-        self._store: Store[dict[str, Any]] = Store(
+        self._store: Store[dict[str, Any]] = SessionStore(
             hass,
             STORAGE_VERSION,
             f"{DOMAIN}.sessions.{entry_id}",
@@ -179,7 +200,12 @@ class SessionManager:
 
     @callback
     def start(
-        self, device_id: str, device_name: str, by: ActorRef, context: Context | None
+        self,
+        device_id: str,
+        device_name: str,
+        kind: DeviceKind,
+        by: ActorRef,
+        context: Context | None,
     ) -> Session:
         """Start a session; raises ``SessionError`` when one is already active."""
         if device_id in self._active:
@@ -190,6 +216,7 @@ class SessionManager:
             device_name=device_name,
             started_at=dt_util.utcnow(),
             started_by=by,
+            measure=MEASURES[kind](),
         )
         self._next_id += 1
         self._active[device_id] = session
@@ -224,10 +251,13 @@ class SessionManager:
         self._on_change(session.device_id)
 
     @callback
-    def record_reading(self, device_id: str, temperature: float, at: datetime) -> Session | None:
-        """Add a reading to the device's active session; returns that session, if any."""
+    def record(self, device_id: str, at: datetime) -> Session | None:
+        """The device's active session, if any, marked as measured at ``at``.
+
+        The caller folds its reading into ``session.measure``; the save is scheduled here.
+        """
         if (session := self._active.get(device_id)) is not None:
-            session.add_reading(temperature, at)
+            session.last_reading_at = at
             self._schedule_save()
         return session
 

@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+ROLE_PUBLISHER: Final = "publisher"  # seed 002: the charger
+ROLE_CLIENT: Final = "client"  # seed 002: a dashboard
+_CHOICE_REFUSALS: Final = {
+    CloseCode.UNKNOWN_DEVICE: "unknown device",
+    CloseCode.DEVICE_NOT_CHOSEN: "several devices: choose one with ?device=NAME",
+}
 MAX_FRAME_BYTES: Final = 16 * 1024  # an oven reading is a few bytes; a JSON command < 100
 HEARTBEAT: Final = 30.0  # seconds between pings; a peer silent for 15 s after one is dropped
 MAX_PENDING: Final = 512  # outbound frames queued for one peer before it is cut off
@@ -132,42 +138,62 @@ class IotHubWebSocketView(HomeAssistantView):
         self._failures = FailureThrottle()
 
     async def get(self, request: web.Request) -> web.StreamResponse:
-        """Authenticate, then serve a device or an app client until it goes away."""
+        """Authenticate, then serve a device or an app/dashboard client until it goes away.
+
+        Without ``role`` a device token makes a device connection and an HA token an app
+        connection (oven, seed 000). With ``role=publisher|client&estacionId=N`` the charger
+        rules of seed 002 apply, close codes included.
+        """
         hass: HomeAssistant = request.app[KEY_HASS]
         entries = hass.config_entries.async_loaded_entries(DOMAIN)
         if not entries:
             return web.Response(status=503, text="iot_hub is not loaded")
+        hub: Hub = entries[0].runtime_data  # a single hub entry (its unique id is the domain)
         token = _token_from(request)
+        role = request.query.get("role")
+        station = request.query.get("estacionId") or None
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         peer = request.remote or "unknown"
         if token is None:
             await self._refuse(request, ws, CloseCode.MISSING_CREDENTIALS, "missing credentials")
             return ws
-        for entry in entries:
-            hub = entry.runtime_data
-            if (device := hub.device_for_token(token)) is not None:
-                process_success_login(request)
-                await self._serve_device(hub, device, ws, peer)
-                return ws
+        if role not in (None, ROLE_PUBLISHER, ROLE_CLIENT):
+            return await _turn_away(ws, peer, CloseCode.POLICY, "unknown role")
+        if role == ROLE_PUBLISHER and station is None:
+            return await _turn_away(
+                ws, peer, CloseCode.MISSING_STATION, "publisher without estacionId"
+            )
+        if role == ROLE_CLIENT and station is None:
+            return await _turn_away(
+                ws, peer, CloseCode.DEVICE_NOT_CHOSEN, "client without estacionId"
+            )
+        # A client (dashboard) always brings an HA token; anyone else may be a device.
+        if role != ROLE_CLIENT and (device := hub.device_for_token(token)) is not None:
+            if role == ROLE_PUBLISHER and device.station_id != station:
+                # A valid token, not a failed login: the firmware names the wrong station.
+                return await _turn_away(
+                    ws, peer, CloseCode.UNKNOWN_DEVICE, "token belongs to another station"
+                )
+            process_success_login(request)
+            await self._serve_device(hub, device, ws, peer)
+            return ws
         refresh_token = hass.auth.async_validate_access_token(token)
-        if refresh_token is None or async_user_not_allowed_do_auth(
-            hass, refresh_token.user, request
+        if (
+            refresh_token is None
+            or role == ROLE_PUBLISHER  # a charger authenticates with its own device token
+            or async_user_not_allowed_do_auth(hass, refresh_token.user, request)
         ):
             await self._refuse(request, ws, CloseCode.INVALID_TOKEN, "invalid token")
             return ws
         process_success_login(request)
-        hub = entries[0].runtime_data
-        chosen = hub.device_for_client(request.query.get("device"))
+        chosen = (
+            hub.device_for_station(station)
+            if station is not None
+            else hub.device_for_client(request.query.get("device"))
+        )
         if isinstance(chosen, int):
-            reason = (
-                "unknown device"
-                if chosen == CloseCode.UNKNOWN_DEVICE
-                else ("several devices: choose one with ?device=NAME")
-            )
-            _LOGGER.info("App client from %s refused: %s", peer, reason)
-            await ws.close(code=chosen, message=reason.encode())
-            return ws
+            return await _turn_away(ws, peer, chosen, _CHOICE_REFUSALS[chosen])
         user = refresh_token.user
         actor = ActorRef(Actor.APP, user.id, user.name)
         link = WsLink(ws, peer)
@@ -175,7 +201,7 @@ class IotHubWebSocketView(HomeAssistantView):
             refresh_token.id, lambda: link.close(CloseCode.INVALID_TOKEN, "token revoked")
         )
         hub.attach_client(chosen, link)
-        _LOGGER.debug("App client of %s connected from %s (%s)", chosen.name, peer, user.name)
+        _LOGGER.debug("Client of %s connected from %s (%s)", chosen.name, peer, user.name)
         try:
             await _pump(ws, link, lambda text: hub.handle_client_text(chosen, link, actor, text))
         finally:
@@ -215,6 +241,15 @@ class IotHubWebSocketView(HomeAssistantView):
         )
         await ws.close(code=code, message=reason.encode())
         await asyncio.shield(counting)
+
+
+async def _turn_away(
+    ws: web.WebSocketResponse, peer: str, code: int, reason: str
+) -> web.WebSocketResponse:
+    """Close a connection that asked for something wrong (not a failed login)."""
+    _LOGGER.info("Connection from %s refused (%s): %s", peer, code, reason)
+    await ws.close(code=code, message=reason.encode())
+    return ws
 
 
 async def _count_failed_login(request: web.Request, *, loudly: bool) -> None:
