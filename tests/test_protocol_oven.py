@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 import json
 import math
 
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 import pytest
 
 from custom_components.iot_hub.protocol import ProtocolError
@@ -27,6 +26,8 @@ from custom_components.iot_hub.protocol.oven import (
     encode_reading_notice,
     encode_session_notice,
 )
+
+from .codec_strategies import JSON_VALUES, NESTING, PROPERTY_SETTINGS, any_frame, outcome
 
 # -- the seed's own frames --------------------------------------------------------------------
 
@@ -77,7 +78,8 @@ def test_unknown_client_type_uses_the_seed_words(frame: str) -> None:
         ("{not json", "invalid JSON"),
         ("[1]", "invalid temperature reading"),
         ('{"temperature": 28.5}', 'expected a temperature or {"type": "esp32"}'),
-        ("{" + '"a":' * 1 + "[" * 100_000, "invalid JSON"),
+        pytest.param('{"a":' + "[" * 10_000, "invalid JSON", id="deep"),
+        pytest.param("{" + " " * 70_000 + "}", "frame too large", id="huge"),
         ("{}" + "x", "invalid JSON"),
     ],
 )
@@ -92,8 +94,9 @@ def test_bad_device_frames(frame: str, message: str) -> None:
     ("frame", "message"),
     [
         ("START", "invalid JSON"),
-        ("[" * 100_000, "invalid JSON"),
-        ('{"a":' * 100_000, "invalid JSON"),
+        pytest.param("[" * 10_000, "invalid JSON", id="deep-array"),
+        pytest.param('{"a":' * 10_000, "invalid JSON", id="deep-object"),
+        pytest.param(" " * 70_000, "frame too large", id="huge"),
         ('["START"]', "expected a JSON object"),
         ('"START"', "expected a JSON object"),
         ("{}", 'expected {"type": "mobile_app"} or {"command": ...}'),
@@ -137,23 +140,10 @@ def test_encoders_use_the_seed_keys() -> None:
 
 # -- properties over any input ----------------------------------------------------------------
 
-JSON_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text()
-)
-JSON_VALUES = st.recursive(
-    JSON_SCALARS,
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-    max_leaves=30,
-)
 JSON_OBJECTS = st.dictionaries(
     st.sampled_from(["type", "command", "temperature", "session_id"]) | st.text(),
     JSON_VALUES,
 )
-NESTING = st.integers(min_value=1, max_value=20_000)  # past any recursion limit
 DEEP = st.one_of(
     NESTING.map(lambda n: "[" * n),
     NESTING.map(lambda n: '{"type":' + "[" * n),
@@ -161,27 +151,11 @@ DEEP = st.one_of(
     NESTING.map(lambda n: "[" * n + "]" * n),
     NESTING.map(lambda n: "{" + "[" * n + "]" * n + "}"),
 )
-ANY_FRAME = st.one_of(
-    st.text(),
-    st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=16_384),
-    st.text(alphabet="0123456789.eE+-_ \t\n\u0660\u0661\u0662\u0969\u096a\uff15\uff16infatyINFATY"),
-    JSON_VALUES.map(json.dumps),
-    JSON_OBJECTS.map(json.dumps),
-    JSON_OBJECTS.map(lambda o: json.dumps(o, ensure_ascii=False)),
+ANY_FRAME = any_frame(
+    JSON_OBJECTS,
     DEEP,
+    st.text(alphabet="0123456789.eE+-_ \t\n\u0660\u0661\u0662\u0969\u096a\uff15\uff16infatyINFATY"),
 )
-PROPERTY_SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
-
-
-def _outcome[T](decode: Callable[[str], T], frame: str) -> T | ProtocolError:
-    """What ``decode`` makes of ``frame``: its message or its ``ProtocolError``.
-
-    Any other exception propagates and fails the test.
-    """
-    try:
-        return decode(frame)
-    except ProtocolError as err:
-        return err
 
 
 @PROPERTY_SETTINGS
@@ -196,7 +170,7 @@ def _outcome[T](decode: Callable[[str], T], frame: str) -> T | ProtocolError:
 @example("\u0663\u0662.\u0665")
 def test_device_decoder_never_raises_anything_else(frame: str) -> None:
     """Any text gives a typed message or a ``ProtocolError``, never another exception."""
-    message = _outcome(decode_device_frame, frame)
+    message = outcome(decode_device_frame, frame)
     if isinstance(message, ProtocolError):
         assert str(message)
         json.loads(encode_error(str(message)))  # always sendable back
@@ -216,7 +190,7 @@ def test_device_decoder_never_raises_anything_else(frame: str) -> None:
 @example('{"command": "\u017ftart"}')
 def test_app_decoder_never_raises_anything_else(frame: str) -> None:
     """Any text gives a typed message or a ``ProtocolError``, never another exception."""
-    message = _outcome(decode_app_frame, frame)
+    message = outcome(decode_app_frame, frame)
     if isinstance(message, ProtocolError):
         assert str(message)
         json.loads(encode_error(str(message)))

@@ -8,6 +8,9 @@ from typing import Final
 DOMAIN: Final = "iot_hub"
 
 SUBENTRY_DEVICE: Final = "device"
+SUBENTRY_CARD: Final = "card"  # an authorised NFC card: uid in data, the user's name as title
+
+CONF_CARD_UID: Final = "uid"
 
 # Keys of a device subentry's data.
 CONF_KIND: Final = "kind"
@@ -17,11 +20,15 @@ CONF_STATION_ID: Final = "station_id"  # a charger's estacionId (seed 002), uniq
 # Keys of the hub entry's options.
 CONF_HISTORY_SIZE: Final = "history_size"
 CONF_RESUME_GRACE: Final = "resume_grace_period"
+CONF_PRICE: Final = "price_per_kwh"  # a fixed energy price (currency per kWh)
+CONF_PRICE_ENTITY: Final = "price_entity"  # or a live price sensor (spot price)
 DEFAULT_HISTORY_SIZE: Final = 1000
 DEFAULT_RESUME_GRACE: Final = 300  # seconds an oven may take to return after an HA restart
 
 EVENT_SESSION_STARTED: Final = "iot_hub_session_started"
 EVENT_SESSION_ENDED: Final = "iot_hub_session_ended"
+EVENT_NFC_SCAN: Final = "iot_hub_nfc_scan"  # every scan, repeats included
+EVENT_EMERGENCY: Final = "iot_hub_emergency"
 
 WS_PATH: Final = "/api/iot_hub/ws"
 
@@ -39,6 +46,7 @@ class SessionStatus(StrEnum):
     ACTIVE = "active"
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"
+    EMERGENCY = "emergency"  # a charger's emergency stop ended it
 
 
 class Actor(StrEnum):
@@ -48,6 +56,7 @@ class Actor(StrEnum):
     APP = "app"
     USER = "user"
     AUTOMATION = "automation"
+    CARD = "card"  # an authorised NFC card scanned at a charger
     SYSTEM = "system"
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import logging
 from typing import TYPE_CHECKING, Protocol
 
+from homeassistant.components import persistent_notification, tag
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
@@ -17,20 +18,29 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util.signal_type import SignalType
 
 from .const import (
+    CONF_CARD_UID,
     CONF_HISTORY_SIZE,
     CONF_KIND,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
     CONF_RESUME_GRACE,
     CONF_STATION_ID,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
+    EVENT_EMERGENCY,
+    EVENT_NFC_SCAN,
+    SUBENTRY_CARD,
     SUBENTRY_DEVICE,
+    Actor,
     CloseCode,
     DeviceKind,
+    SessionStatus,
 )
 from .models import DeviceRuntime, Update
-from .session_model import ActorRef, Session
+from .protocol.charger import Metrics
+from .session_model import ActorRef, ChargeMeasure, Session
 from .sessions import SessionError, SessionManager
 from .tokens import hash_token
 
@@ -48,6 +58,16 @@ def signal_device_update(device_id: str, what: Update) -> SignalType[()]:
     One signal per kind: a reading (many a second) wakes only the entities that show it.
     """
     return SignalType(f"{DOMAIN}_device_update_{device_id}_{what}")
+
+
+def normalise_uid(uid: str) -> str:
+    """Card uids compare without case or surrounding blanks (readers differ in both)."""
+    return uid.strip().upper()
+
+
+def emergency_notification_id(device_id: str) -> str:
+    """The persistent notification of a device's emergency stop."""
+    return f"{DOMAIN}_emergency_{device_id}"
 
 
 def signal_device_added(entry_id: str) -> SignalType[DeviceRuntime]:
@@ -83,6 +103,7 @@ class Hub:
     def __init__(self, hass: HomeAssistant, entry: IotHubConfigEntry) -> None:
         """Build the hub from the entry's subentries; call ``async_setup`` next."""
         # Imported here: oven.py needs Hub for typing, and kinds register against the hub.
+        from .charger import ChargerHandler
         from .oven import OvenHandler
 
         self.hass = hass
@@ -99,9 +120,15 @@ class Hub:
         )
         self.devices: dict[str, DeviceRuntime] = {}
         self._by_token_hash: dict[str, DeviceRuntime] = {}
-        self._handlers: dict[DeviceKind, KindHandler] = {DeviceKind.OVEN: OvenHandler(self)}
+        self._charger = ChargerHandler(self)
+        self._handlers: dict[DeviceKind, KindHandler] = {
+            DeviceKind.OVEN: OvenHandler(self),
+            DeviceKind.CHARGER: self._charger,
+        }
         for subentry in entry.get_subentries_of_type(SUBENTRY_DEVICE):
             self._add_device(subentry)
+        self.cards: dict[str, str] = {}  # normalised uid -> the card user's name
+        self._load_cards()
 
     async def async_setup(self) -> None:
         """Load stored sessions."""
@@ -133,9 +160,16 @@ class Hub:
         self._by_token_hash[device.token_hash] = device
         return device
 
+    def _load_cards(self) -> None:
+        self.cards = {
+            normalise_uid(sub.data[CONF_CARD_UID]): sub.title
+            for sub in self.entry.get_subentries_of_type(SUBENTRY_CARD)
+        }
+
     @callback
     def async_sync_subentries(self) -> None:
-        """Apply added, removed, renamed and re-tokened device subentries without a reload."""
+        """Apply added, removed, renamed and re-tokened subentries without a reload."""
+        self._load_cards()
         current = {s.subentry_id: s for s in self.entry.get_subentries_of_type(SUBENTRY_DEVICE)}
         for device_id in self.devices.keys() - current.keys():
             device = self.devices.pop(device_id)
@@ -287,7 +321,12 @@ class Hub:
         """Start a session and tell the device; raises ``SessionError``."""
         if not device.connected:
             raise SessionError("device_not_connected", device.name)
+        if device.emergency:
+            raise SessionError("emergency_active", device.name)
         session = self.sessions.start(device.id, device.name, device.kind, by, context)
+        if isinstance(session.measure, ChargeMeasure):
+            session.measure.user_name = by.name
+            session.measure.card = by.card
         self._handlers[device.kind].send_session_command(device, start=True)
         return session
 
@@ -300,6 +339,98 @@ class Hub:
         if device.connected:
             self._handlers[device.kind].send_session_command(device, start=False)
         return session
+
+    # -- chargers ----------------------------------------------------------------------------
+
+    def card_actor(self, device: DeviceRuntime, uid: str) -> ActorRef:
+        """The actor for an authorised card; ``SessionError`` for any other (default reject)."""
+        if (user := self.cards.get(normalise_uid(uid))) is None:
+            raise SessionError("card_rejected", device.name)
+        return ActorRef(Actor.CARD, None, user, uid)
+
+    @callback
+    def card_scanned(self, device: DeviceRuntime, uid: str) -> None:
+        """Every scan, repeats included: an HA event, and HA's tag integration when loaded."""
+        user = self.cards.get(normalise_uid(uid))
+        ha_device_id = self.ha_device_id(device.id)
+        self.hass.bus.async_fire(
+            EVENT_NFC_SCAN,
+            {
+                "device_id": ha_device_id,
+                "device_name": device.name,
+                "uid": uid,
+                "authorised": user is not None,
+                "user_name": user,
+            },
+        )
+        if "tag" in self.hass.config.components:
+            self.entry.async_create_task(
+                self.hass, tag.async_scan_tag(self.hass, uid, ha_device_id), f"{DOMAIN} tag scan"
+            )
+
+    def price_now(self) -> float | None:
+        """The energy price in force: the live price sensor's state, else the fixed price."""
+        options = self.entry.options
+        if (entity_id := options.get(CONF_PRICE_ENTITY)) is not None:
+            state = self.hass.states.get(entity_id)
+            try:
+                return float(state.state) if state is not None else None
+            except ValueError:
+                return None  # unknown/unavailable: that energy stays uncosted
+        price = options.get(CONF_PRICE)
+        return float(price) if price is not None else None
+
+    @callback
+    def meter(
+        self, device: DeviceRuntime, measure: ChargeMeasure, ts: float, metrics: Metrics
+    ) -> None:
+        """Fold a charger's metrics into its session: energy, cost, and the lifetime total."""
+        added = 0.0
+        if metrics.energy_kwh is not None:
+            added += measure.energy.add_energy_reading(ts, metrics.energy_kwh)
+        # In counter mode a power sample only keeps the peak; otherwise it adds energy.
+        added += measure.energy.add_power_sample(ts, metrics.power)
+        if added > 0:
+            measure.add(added, self.price_now())
+            self.sessions.lifetime(device.id).add(added)
+
+    @callback
+    def emergency(self, device: DeviceRuntime) -> None:
+        """Emergency stop: end the session, stop the charger, latch, alert the user."""
+        session = device.active_session
+        if session is not None:
+            self.sessions.stop(
+                device.id, device.name, ActorRef(Actor.DEVICE), None, SessionStatus.EMERGENCY
+            )
+        self.sessions.set_emergency(device.id, latched=True)
+        self._charger.emergency_notice(device, session.id if session else None)
+        _LOGGER.warning("Emergency stop on %s", device.name)
+        self.hass.bus.async_fire(
+            EVENT_EMERGENCY,
+            {
+                "device_id": self.ha_device_id(device.id),
+                "device_name": device.name,
+                "session_id": session.id if session else None,
+            },
+        )
+        persistent_notification.async_create(
+            self.hass,
+            f"{device.name} reported an emergency stop. It cannot charge again until you clear"
+            " the emergency (its Clear emergency button or the iot_hub.clear_emergency action).",
+            f"Emergency stop: {device.name}",
+            emergency_notification_id(device.id),
+        )
+        self._notify(device, Update.SESSION)
+
+    @callback
+    def clear_emergency(self, device: DeviceRuntime) -> None:
+        """The user checked the charger: it may charge again."""
+        if not device.emergency:
+            raise SessionError("no_emergency", device.name)
+        self.sessions.set_emergency(device.id, latched=False)
+        persistent_notification.async_dismiss(self.hass, emergency_notification_id(device.id))
+        _LOGGER.info("Emergency of %s cleared", device.name)
+        self._notify(device, Update.SESSION)
 
     @callback
     def _session_changed(self, device_id: str) -> None:

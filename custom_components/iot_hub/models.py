@@ -35,8 +35,21 @@ class DeviceRuntime:
     station_id: str | None = None  # chargers: the estacionId firmware and dashboards use
     link: Link | None = None
     clients: set[Link] = field(default_factory=set)
-    temperature: float | None = None
+    temperature: float | None = None  # ovens
+    voltage: float | None = None  # chargers: the last metrics
+    current: float | None = None
+    power: float | None = None
     last_reading_at: datetime | None = None
+
+    @property
+    def emergency(self) -> bool:
+        """Whether a charger's emergency stop is latched (until the user clears it)."""
+        return self.sessions.emergency(self.id)
+
+    @property
+    def lifetime_kwh(self) -> float:
+        """A charger's energy over its whole life in iot_hub (never decreases)."""
+        return self.sessions.lifetime(self.id).value
 
     @property
     def connected(self) -> bool:

@@ -5,11 +5,12 @@ Pure data (no Home Assistant imports) so the summary arithmetic is testable on i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from .const import Actor, DeviceKind, SessionStatus
+from .metering import CostMeter, EnergyMeter
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,15 +20,19 @@ class ActorRef:
     kind: Actor
     user_id: str | None = None
     name: str | None = None
+    card: str | None = None  # Actor.CARD: the NFC uid
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"kind": self.kind.value, "user_id": self.user_id, "name": self.name}
+        """JSON form (``card`` only for cards)."""
+        data = {"kind": self.kind.value, "user_id": self.user_id, "name": self.name}
+        if self.card is not None:
+            data["card"] = self.card
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ActorRef:
         """Inverse of ``as_dict``."""
-        return cls(Actor(data["kind"]), data.get("user_id"), data.get("name"))
+        return cls(Actor(data["kind"]), data.get("user_id"), data.get("name"), data.get("card"))
 
 
 @dataclass(slots=True)
@@ -79,8 +84,55 @@ class OvenMeasure:
         )
 
 
-type Measure = OvenMeasure
-MEASURES: dict[DeviceKind, type[Measure]] = {DeviceKind.OVEN: OvenMeasure}
+@dataclass(slots=True)
+class ChargeMeasure:
+    """What a charging session measures: energy, its cost, peak power, who charged."""
+
+    energy: EnergyMeter = field(default_factory=EnergyMeter)
+    cost: CostMeter = field(default_factory=CostMeter)
+    user_name: str | None = None
+    card: str | None = None  # the NFC uid that started it, if a card did
+
+    def add(self, kwh_delta: float, price_per_kwh: float | None) -> None:
+        """Cost an energy increment the meter accepted (the meter already holds it)."""
+        self.cost.add(kwh_delta, price_per_kwh)
+
+    def summary(self) -> dict[str, Any]:
+        """kWh, cost (None until any kWh was priced), peak power, user and card."""
+        return {
+            "kwh": round(self.energy.kwh, 3),
+            "cost": round(self.cost.cost, 2) if self.cost.priced_kwh else None,
+            "cost_complete": self.cost.cost_complete,
+            "peak_power": round(self.energy.peak_w, 1),
+            "user_name": self.user_name,
+            "card": self.card,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form stored in the Store (meters included: a session resumes after restarts)."""
+        return {
+            "energy": self.energy.as_dict(),
+            "cost": self.cost.as_dict(),
+            "user_name": self.user_name,
+            "card": self.card,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChargeMeasure:
+        """Inverse of ``as_dict``."""
+        return cls(
+            energy=EnergyMeter.from_dict(data["energy"]),
+            cost=CostMeter.from_dict(data["cost"]),
+            user_name=data.get("user_name"),
+            card=data.get("card"),
+        )
+
+
+type Measure = OvenMeasure | ChargeMeasure
+MEASURES: dict[DeviceKind, type[Measure]] = {
+    DeviceKind.OVEN: OvenMeasure,
+    DeviceKind.CHARGER: ChargeMeasure,
+}
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from .const import (
     DeviceKind,
     SessionStatus,
 )
+from .metering import LifetimeTotal
 from .session_model import MEASURES, ActorRef, Session, migrate_stored_session
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,6 +90,10 @@ class SessionManager:
         self._active: dict[str, Session] = {}
         self._history: dict[str, deque[Session]] = {}
         self._resume_timers: dict[str, CALLBACK_TYPE] = {}
+        # Per device, kept with the sessions: a charger's lifetime energy (never decreases,
+        # for the Energy dashboard) and its emergency latch (cleared only by the user).
+        self._lifetime: dict[str, LifetimeTotal] = {}
+        self._emergency: set[str] = set()
         self._save_pending = False
 
     # -- storage ---------------------------------------------------------------------------
@@ -97,6 +102,10 @@ class SessionManager:
         """Load sessions; sessions active at shutdown wait ``resume_grace`` for their device."""
         data = await self._store.async_load() or {}
         self._next_id = data.get("next_id", 1)
+        for device_id, state in data.get("devices", {}).items():
+            self._lifetime[device_id] = LifetimeTotal.from_dict(state["lifetime"])
+            if state.get("emergency"):
+                self._emergency.add(device_id)
         for raw in data.get("sessions", []):
             session = Session.from_dict(raw)
             if session.active:
@@ -129,7 +138,13 @@ class SessionManager:
         self._save_pending = False
         sessions = [s.as_dict() for history in self._history.values() for s in history]
         sessions.extend(s.as_dict() for s in self._active.values())
-        return {"next_id": self._next_id, "sessions": sessions}
+        devices = {
+            device_id: {"lifetime": total.as_dict(), "emergency": device_id in self._emergency}
+            for device_id, total in self._lifetime.items()
+        }
+        for device_id in self._emergency - self._lifetime.keys():
+            devices[device_id] = {"lifetime": LifetimeTotal().as_dict(), "emergency": True}
+        return {"next_id": self._next_id, "sessions": sessions, "devices": devices}
 
     @callback
     def _schedule_save(self) -> None:
@@ -228,14 +243,19 @@ class SessionManager:
 
     @callback
     def stop(
-        self, device_id: str, device_name: str, by: ActorRef, context: Context | None
+        self,
+        device_id: str,
+        device_name: str,
+        by: ActorRef,
+        context: Context | None,
+        status: SessionStatus = SessionStatus.STOPPED,
     ) -> Session:
-        """Stop the active session; raises ``SessionError`` when there is none."""
+        """End the active session (stopped, or emergency); ``SessionError`` when there is none."""
         if (session := self._active.get(device_id)) is None:
             raise SessionError("no_active_session", device_name)
         if (cancel := self._resume_timers.pop(device_id, None)) is not None:
             cancel()
-        self._end(session, SessionStatus.STOPPED, by, context)
+        self._end(session, status, by, context)
         return session
 
     @callback
@@ -249,6 +269,25 @@ class SessionManager:
         self._fire(EVENT_SESSION_ENDED, session, context)
         _LOGGER.info("Session %s of %s ended (%s)", session.id, session.device_name, status)
         self._on_change(session.device_id)
+
+    def lifetime(self, device_id: str) -> LifetimeTotal:
+        """The device's lifetime energy total (kWh)."""
+        if (total := self._lifetime.get(device_id)) is None:
+            total = self._lifetime[device_id] = LifetimeTotal()
+        return total
+
+    def emergency(self, device_id: str) -> bool:
+        """Whether the device's emergency stop is latched."""
+        return device_id in self._emergency
+
+    @callback
+    def set_emergency(self, device_id: str, latched: bool) -> None:
+        """Latch or clear the device's emergency stop (kept across restarts)."""
+        if latched:
+            self._emergency.add(device_id)
+        else:
+            self._emergency.discard(device_id)
+        self._schedule_save()
 
     @callback
     def record(self, device_id: str, at: datetime) -> Session | None:
@@ -268,6 +307,8 @@ class SessionManager:
             cancel()
         self._active.pop(device_id, None)
         self._history.pop(device_id, None)
+        self._lifetime.pop(device_id, None)
+        self._emergency.discard(device_id)
         self._schedule_save()
 
     def _fire(self, event_type: str, session: Session, context: Context | None) -> None:

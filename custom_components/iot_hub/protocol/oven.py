@@ -15,6 +15,7 @@ import math
 from typing import Any, Final, Literal
 
 from .errors import ProtocolError
+from .json_frames import parse_json_object
 
 type OvenCommand = Literal["START", "STOP"]
 
@@ -57,18 +58,6 @@ type DeviceMessage = Identify | Reading
 type AppMessage = Identify | Command
 
 
-def _parse_json_object(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except ValueError as err:  # JSONDecodeError, and RecursionError's sibling for bad UTF-8
-        raise ProtocolError("invalid JSON") from err
-    except RecursionError as err:
-        raise ProtocolError("invalid JSON: nested too deeply") from err
-    if not isinstance(data, dict):
-        raise ProtocolError("expected a JSON object")
-    return data
-
-
 def _identify(data: dict[str, Any]) -> Identify:
     client_type = data["type"]
     if not isinstance(client_type, str) or client_type not in KNOWN_CLIENT_TYPES:
@@ -80,7 +69,7 @@ def decode_device_frame(text: str) -> DeviceMessage:
     """Decode a text frame from the oven: identification or a temperature."""
     stripped = text.strip()
     if stripped.startswith("{"):
-        data = _parse_json_object(stripped)
+        data = parse_json_object(stripped)
         if "type" not in data:
             raise ProtocolError('expected a temperature or {"type": "esp32"}')
         return _identify(data)
@@ -101,7 +90,7 @@ def decode_device_frame(text: str) -> DeviceMessage:
 
 def decode_app_frame(text: str) -> AppMessage:
     """Decode a text frame from the mobile app: identification or a command."""
-    data = _parse_json_object(text)
+    data = parse_json_object(text)
     if "command" in data:
         command = data["command"]
         # ASCII only: str.upper() also maps lookalikes (U+017F long s, the U+FB06 "st"

@@ -29,6 +29,7 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from ..const import DOMAIN, WS_PATH, Actor, CloseCode
 from ..models import DeviceRuntime
+from ..protocol.charger import QUERY_ROLE, QUERY_STATION, ROLE_CLIENT, ROLE_PUBLISHER
 from ..protocol.oven import encode_error
 from ..session_model import ActorRef
 from .limits import FLOOD_CLOSE_AFTER, INBOUND_BURST, INBOUND_RATE, FailureThrottle, TokenBucket
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-ROLE_PUBLISHER: Final = "publisher"  # seed 002: the charger
-ROLE_CLIENT: Final = "client"  # seed 002: a dashboard
 _CHOICE_REFUSALS: Final = {
     CloseCode.UNKNOWN_DEVICE: "unknown device",
     CloseCode.DEVICE_NOT_CHOSEN: "several devices: choose one with ?device=NAME",
@@ -150,8 +149,8 @@ class IotHubWebSocketView(HomeAssistantView):
             return web.Response(status=503, text="iot_hub is not loaded")
         hub: Hub = entries[0].runtime_data  # a single hub entry (its unique id is the domain)
         token = _token_from(request)
-        role = request.query.get("role")
-        station = request.query.get("estacionId") or None
+        role = request.query.get(QUERY_ROLE)
+        station = request.query.get(QUERY_STATION) or None
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         peer = request.remote or "unknown"

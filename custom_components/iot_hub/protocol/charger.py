@@ -1,0 +1,536 @@
+"""Codec of the legacy EV-charger protocol (seed 002): ESP32 "publisher" and dashboard "client".
+
+Both peers connect to the same WebSocket with ``?role=publisher|client&estacionId=N`` and
+exchange JSON text frames, each an object with a ``type``. The shapes below are the seed's own;
+keys and their order are kept so existing firmware and dashboards work unchanged.
+
+Publisher (charger ESP32) → server, decoded by :func:`decode_publisher_frame`:
+
+- ``{"type":"nfc_scan","nfc_uid":"VIRTUAL-1-A4F2E8"}`` — a card was presented.
+- ``{"type":"metrics","session_id":123,"v":220.5,"a":16.2,"w":3572.1,"ts":1699276425}`` — a
+  periodic reading (the seed sends one every ~3 s).
+- ``{"type":"stop","session_id":123}`` — STOP pressed on the charger.
+- ``{"type":"emergency","session_id":123}`` — emergency stop.
+
+Server → publisher: ``start {session_id, user_name}``, ``stop {session_id}``,
+``error {message, code}``, plus ``connected`` on connect and ``sync_request`` when a dashboard
+subscribes while the charger is online.
+
+Client (dashboard) → server, decoded by :func:`decode_client_frame`: ``{"type":"stop"}``
+(the seed: "STOP pressed on the ESP32 *or on the Dashboard*"), optionally with ``session_id``.
+
+Server → clients: ``subscribed`` on connect, ``init {charger: {id, status, session}}``,
+``metrics`` enriched with ``charger_id, kwh, cost, time``, ``session_started``,
+``session_ended {kwh, cost, duration}``, ``error {message}`` and ``emergency``.
+
+How iot_hub reads what the seed leaves open:
+
+- ``ts`` is Unix time in seconds, int or float. A value above ``10**11`` (year 5138 in seconds)
+  can only be milliseconds (``Date.now()``-style firmware) and is divided by 1000. ``ts`` may be
+  absent or null: the hub then stamps the reading on arrival. The codec does not judge whether a
+  clock is set (an unsynchronised ESP32 sends seconds since boot); the hub compares with its own
+  clock.
+- ``v``, ``a`` and ``w`` may each be absent or null, but a reading needs ``w`` or both ``v`` and
+  ``a`` (:attr:`Metrics.power` then is ``v * a``). Booleans, strings, NaN and infinities are
+  refused. Other keys are ignored, so newer firmware may add fields.
+- An optional device energy counter: ``"kwh"`` (kWh) or ``"wh"`` (Wh), normalised to kWh in
+  :attr:`Metrics.energy_kwh`. ``"energy"`` is not read: its unit would be a guess.
+- ``session_id`` is a non-negative integer (an integral float or a decimal string is accepted,
+  as JavaScript dashboards send those); it may be absent or null in every frame that carries it.
+- ``nfc_uid`` is 1 to 64 printable ASCII characters after stripping surrounding whitespace.
+
+iot_hub additions, not in the seed:
+
+- Client ``{"type":"start"}`` with an optional ``"user_name"`` *or* ``"nfc_uid"``: a dashboard
+  starts a session for a person or on behalf of a card (checked like a scan).
+- The ``init`` session object: ``{"session_id", "user_name", "kwh", "cost", "time",
+  "started_at"}`` (see :class:`SessionInfo`); ``null`` when the charger is idle, as in the seed.
+- Charger status strings beyond the seed's ``disponible``: :data:`STATUS_WIRE` maps
+  ``available → disponible``, ``charging → cargando``, ``emergency → emergencia``,
+  ``offline → desconectado``.
+- Error codes (the seed only shows a placeholder ``ERROR_CODE``):
+  ``CARD_REJECTED`` (the card is not authorised), ``CHARGER_BUSY`` (a session is already
+  running), ``EMERGENCY_ACTIVE`` (the emergency stop must be cleared first),
+  ``INVALID_MESSAGE`` (the frame did not decode; the message says why) and
+  ``NO_ACTIVE_SESSION`` (stop or metrics without a running session).
+
+Encoders return compact JSON (``separators=(",", ":")``), ASCII-only so every frame is valid
+UTF-8 whatever the strings hold. Numbers that are NaN or infinite are sent as ``null``.
+``charger_id`` is the station id as a JSON number when it is a plain decimal (the seed's
+``"charger_id": 1``), else a string; ``estacionId`` in acks is always a string (``"1"``).
+Timestamps are ISO 8601 UTC with milliseconds and ``Z`` (``2025-11-06T12:00:00.000Z``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+import math
+from typing import Any, Final, Literal
+
+from .errors import ProtocolError
+from .json_frames import parse_json_object
+
+# -- connection parameters (query string) -------------------------------------------------------
+
+QUERY_ROLE: Final = "role"
+QUERY_STATION: Final = "estacionId"
+ROLE_PUBLISHER: Final = "publisher"
+ROLE_CLIENT: Final = "client"
+
+# -- message types ------------------------------------------------------------------------------
+
+TYPE_NFC_SCAN: Final = "nfc_scan"
+TYPE_METRICS: Final = "metrics"
+TYPE_STOP: Final = "stop"
+TYPE_EMERGENCY: Final = "emergency"
+TYPE_START: Final = "start"
+
+# -- error codes sent to the publisher with ``encode_error`` ------------------------------------
+
+CODE_CARD_REJECTED: Final = "CARD_REJECTED"
+CODE_CHARGER_BUSY: Final = "CHARGER_BUSY"
+CODE_EMERGENCY_ACTIVE: Final = "EMERGENCY_ACTIVE"
+CODE_INVALID_MESSAGE: Final = "INVALID_MESSAGE"
+CODE_NO_ACTIVE_SESSION: Final = "NO_ACTIVE_SESSION"
+
+# -- charger status -----------------------------------------------------------------------------
+
+type ChargerStatus = Literal["available", "charging", "emergency", "offline"]
+
+STATUS_WIRE: Final[Mapping[ChargerStatus, str]] = {
+    "available": "disponible",  # the seed's own word
+    "charging": "cargando",
+    "emergency": "emergencia",
+    "offline": "desconectado",
+}
+
+# -- limits -------------------------------------------------------------------------------------
+
+MAX_NFC_UID_CHARS: Final = 64
+MAX_USER_NAME_CHARS: Final = 128
+MAX_SESSION_ID: Final = 2**63 - 1
+# Above this a ``ts`` cannot be seconds (it would be past the year 5138): it is milliseconds.
+MS_THRESHOLD: Final = 10**11
+# 9999-12-31T23:59:59Z: the last second a ``datetime`` can hold.
+MAX_TS: Final = 253_402_300_799.0
+# How much of an unknown value an error message echoes back.
+MAX_ECHO_CHARS: Final = 32
+
+
+# -- decoded messages ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NfcScan:
+    """A card was presented to the charger's reader."""
+
+    nfc_uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """A periodic reading from the charger.
+
+    ``v`` in volts, ``a`` in amperes, ``w`` in watts, ``ts`` in Unix seconds (None: use the
+    arrival time), ``energy_kwh`` the device's own energy counter in kWh when it sends one.
+    """
+
+    session_id: int | None
+    v: float | None
+    a: float | None
+    w: float | None
+    ts: float | None
+    energy_kwh: float | None = None
+
+    @property
+    def power(self) -> float:
+        """Power in watts: ``w`` as sent, else ``v * a``."""
+        if self.w is not None:
+            return self.w
+        assert self.v is not None and self.a is not None  # guaranteed by the decoder
+        return self.v * self.a
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequest:
+    """STOP pressed on the charger or on a dashboard."""
+
+    session_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    """Emergency stop on the charger."""
+
+    session_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    """A dashboard asks to start a session (iot_hub addition), for a person or a card."""
+
+    user_name: str | None = None
+    nfc_uid: str | None = None
+
+
+type PublisherMessage = NfcScan | Metrics | StopRequest | Emergency
+type ClientMessage = StopRequest | StartRequest
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """The running session as ``init`` shows it to a dashboard (iot_hub's shape)."""
+
+    session_id: int
+    user_name: str | None
+    kwh: float
+    cost: float
+    time: float
+    started_at: datetime
+
+
+# -- decoding -----------------------------------------------------------------------------------
+
+
+def _echo(value: str) -> str:
+    """A short, printable rendering of a peer's string for an error message."""
+    shown = "".join(c if c.isprintable() else "?" for c in value[:MAX_ECHO_CHARS])
+    return shown + "..." if len(value) > MAX_ECHO_CHARS else shown
+
+
+def _message_type(data: dict[str, Any]) -> str:
+    if "type" not in data:
+        raise ProtocolError("missing message type")
+    kind = data["type"]
+    if not isinstance(kind, str):
+        raise ProtocolError("message type must be a string")
+    return kind
+
+
+def _unknown_type(kind: str) -> ProtocolError:
+    return ProtocolError(f"unknown message type: {_echo(kind)}")
+
+
+def _number(data: dict[str, Any], key: str) -> float | None:
+    """A finite JSON number under ``key``; None when absent or null."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(f"{key} must be a number")
+    try:
+        number = float(value)
+    except OverflowError as err:  # an int too large for a float
+        raise ProtocolError(f"{key} out of range") from err
+    if not math.isfinite(number):
+        raise ProtocolError(f"{key} must be finite")
+    return number
+
+
+def _session_id(data: dict[str, Any]) -> int | None:
+    """A non-negative integer ``session_id``; None when absent or null."""
+    value = data.get("session_id")
+    if value is None:
+        return None
+    session_id: int
+    if isinstance(value, bool):
+        raise ProtocolError("session_id must be an integer")
+    if isinstance(value, int):
+        session_id = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= 19
+    ):
+        session_id = int(value)
+    else:
+        raise ProtocolError("session_id must be an integer")
+    if not 0 <= session_id <= MAX_SESSION_ID:
+        raise ProtocolError("session_id out of range")
+    return session_id
+
+
+def _nfc_uid(value: object) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError("nfc_uid must be a string")
+    uid = value.strip()
+    if not uid:
+        raise ProtocolError("nfc_uid is empty")
+    if len(uid) > MAX_NFC_UID_CHARS:
+        raise ProtocolError("nfc_uid too long")
+    if not (uid.isascii() and uid.isprintable()):
+        raise ProtocolError("nfc_uid must be printable ASCII")
+    return uid
+
+
+def _user_name(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError("user_name must be a string")
+    name = value.strip()
+    if not name:
+        return None  # an empty form field
+    if len(name) > MAX_USER_NAME_CHARS:
+        raise ProtocolError("user_name too long")
+    if not name.isprintable():
+        raise ProtocolError("user_name must be printable")
+    return name
+
+
+def _timestamp(data: dict[str, Any]) -> float | None:
+    ts = _number(data, "ts")
+    if ts is None:
+        return None
+    if ts < 0:
+        raise ProtocolError("ts out of range")
+    if ts > MS_THRESHOLD:
+        ts /= 1000
+    if ts > MAX_TS:
+        raise ProtocolError("ts out of range")
+    return ts
+
+
+def _energy_kwh(data: dict[str, Any]) -> float | None:
+    kwh = _number(data, "kwh")
+    if kwh is None:
+        wh = _number(data, "wh")
+        kwh = None if wh is None else wh / 1000
+    if kwh is not None and kwh < 0:
+        raise ProtocolError("energy counter must not be negative")
+    return kwh
+
+
+def _metrics(data: dict[str, Any]) -> Metrics:
+    v = _number(data, "v")
+    a = _number(data, "a")
+    w = _number(data, "w")
+    if w is None and (v is None or a is None):
+        raise ProtocolError("metrics need w, or v and a")
+    return Metrics(
+        session_id=_session_id(data),
+        v=v,
+        a=a,
+        w=w,
+        ts=_timestamp(data),
+        energy_kwh=_energy_kwh(data),
+    )
+
+
+def decode_publisher_frame(text: str) -> PublisherMessage:
+    """Decode a text frame from the charger: ``nfc_scan``, ``metrics``, ``stop``, ``emergency``."""
+    data = parse_json_object(text)
+    match _message_type(data):
+        case "nfc_scan":
+            if data.get("nfc_uid") is None:
+                raise ProtocolError("missing nfc_uid")
+            return NfcScan(_nfc_uid(data["nfc_uid"]))
+        case "metrics":
+            return _metrics(data)
+        case "stop":
+            return StopRequest(_session_id(data))
+        case "emergency":
+            return Emergency(_session_id(data))
+        case kind:
+            raise _unknown_type(kind)
+
+
+def decode_client_frame(text: str) -> ClientMessage:
+    """Decode a text frame from a dashboard: ``stop``, or ``start`` (iot_hub addition)."""
+    data = parse_json_object(text)
+    match _message_type(data):
+        case "stop":
+            return StopRequest(_session_id(data))
+        case "start":
+            user_name = _user_name(data.get("user_name"))
+            raw_uid = data.get("nfc_uid")
+            nfc_uid = None if raw_uid is None else _nfc_uid(raw_uid)
+            if user_name is not None and nfc_uid is not None:
+                raise ProtocolError("start takes user_name or nfc_uid, not both")
+            return StartRequest(user_name=user_name, nfc_uid=nfc_uid)
+        case kind:
+            raise _unknown_type(kind)
+
+
+# -- encoding -----------------------------------------------------------------------------------
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def _finite(value: float | None) -> float | None:
+    """``value`` if it is a finite number, else None (sent as ``null``)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return value
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    finite = _finite(value)
+    return None if finite is None else round(finite, digits)
+
+
+def _seconds(value: float | None) -> int | None:
+    """Whole elapsed seconds (truncated), or None when unknown."""
+    finite = _finite(value)
+    return None if finite is None else int(finite)
+
+
+def _iso(timestamp: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z``; a naive datetime is taken as UTC."""
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=UTC)
+    return timestamp.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def wire_charger_id(station_id: str | int) -> int | str:
+    """``charger_id`` as the seed sends it: a number for a plain decimal id, else the string.
+
+    A decimal with leading zeros (``"01"``) stays a string: as a number it would lose them.
+    """
+    if isinstance(station_id, int):
+        return station_id
+    if (
+        station_id.isascii()
+        and station_id.isdecimal()
+        and len(station_id) <= 18
+        and (station_id == "0" or not station_id.startswith("0"))
+    ):
+        return int(station_id)
+    return station_id
+
+
+# Server → publisher.
+
+
+def encode_start(session_id: int, user_name: str) -> str:
+    """Tell the charger to close its relay and measure for ``session_id``."""
+    return _dumps({"type": "start", "session_id": session_id, "user_name": user_name})
+
+
+def encode_stop(session_id: int | None) -> str:
+    """Tell the charger to open its relay (``null``: whatever session it runs)."""
+    return _dumps({"type": "stop", "session_id": session_id})
+
+
+def encode_error(message: str, code: str) -> str:
+    """An error for the charger, with one of the ``CODE_*`` constants."""
+    return _dumps({"type": "error", "message": message, "code": code})
+
+
+def encode_connected(station_id: str | int) -> str:
+    """Ack to a charger that connected; ``estacionId`` is a string, as in the seed."""
+    return _dumps({"type": "connected", "role": ROLE_PUBLISHER, "estacionId": str(station_id)})
+
+
+def encode_sync_request() -> str:
+    """Ask the charger to resend its state because a dashboard subscribed."""
+    return _dumps({"type": "sync_request", "from": "server"})
+
+
+# Server → clients.
+
+
+def encode_subscribed(station_id: str | int) -> str:
+    """Ack to a dashboard that subscribed; ``estacionId`` is a string, as in the seed."""
+    return _dumps({"type": "subscribed", "estacionId": str(station_id)})
+
+
+def encode_init(charger_id: str | int, status: ChargerStatus, session: SessionInfo | None) -> str:
+    """The charger's state for a dashboard that just subscribed."""
+    session_obj: dict[str, Any] | None = None
+    if session is not None:
+        session_obj = {
+            "session_id": session.session_id,
+            "user_name": session.user_name,
+            "kwh": _rounded(session.kwh, 3),
+            "cost": _rounded(session.cost, 2),
+            "time": _seconds(session.time),
+            "started_at": _iso(session.started_at),
+        }
+    return _dumps(
+        {
+            "type": "init",
+            "charger": {
+                "id": wire_charger_id(charger_id),
+                "status": STATUS_WIRE[status],
+                "session": session_obj,
+            },
+        }
+    )
+
+
+def encode_metrics(  # noqa: PLR0917  (the seed's field order, as the hub calls it)
+    session_id: int | None,
+    charger_id: str | int,
+    v: float | None,
+    a: float | None,
+    w: float | None,
+    kwh: float,
+    cost: float,
+    time: float,
+) -> str:
+    """A reading enriched with the session's energy (kWh, 3 decimals), cost (2) and seconds."""
+    return _dumps(
+        {
+            "type": "metrics",
+            "session_id": session_id,
+            "charger_id": wire_charger_id(charger_id),
+            "v": _finite(v),
+            "a": _finite(a),
+            "w": _finite(w),
+            "kwh": _rounded(kwh, 3),
+            "cost": _rounded(cost, 2),
+            "time": _seconds(time),
+        }
+    )
+
+
+def encode_session_started(
+    session_id: int, charger_id: str | int, user_name: str | None, timestamp: datetime
+) -> str:
+    """A session started (``user_name`` null when no person started it)."""
+    return _dumps(
+        {
+            "type": "session_started",
+            "session_id": session_id,
+            "charger_id": wire_charger_id(charger_id),
+            "user_name": user_name,
+            "timestamp": _iso(timestamp),
+        }
+    )
+
+
+def encode_session_ended(
+    session_id: int, charger_id: str | int, kwh: float, cost: float, duration: float
+) -> str:
+    """A session's summary: energy (kWh, 3 decimals), cost (2) and duration in seconds."""
+    return _dumps(
+        {
+            "type": "session_ended",
+            "session_id": session_id,
+            "charger_id": wire_charger_id(charger_id),
+            "kwh": _rounded(kwh, 3),
+            "cost": _rounded(cost, 2),
+            "duration": _seconds(duration),
+        }
+    )
+
+
+def encode_client_error(message: str) -> str:
+    """An error for a dashboard (no code, as in the seed)."""
+    return _dumps({"type": "error", "message": message})
+
+
+def encode_emergency(charger_id: str | int, session_id: int | None, timestamp: datetime) -> str:
+    """Alert dashboards that the charger's emergency stop fired."""
+    return _dumps(
+        {
+            "type": "emergency",
+            "charger_id": wire_charger_id(charger_id),
+            "session_id": session_id,
+            "timestamp": _iso(timestamp),
+        }
+    )

@@ -1,0 +1,346 @@
+"""EV chargers (seed 002) over HA's real HTTP server: close codes, the seed's flow, emergency."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from aiohttp import ClientWebSocketResponse, WSMsgType
+from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.iot_hub.const import (
+    CONF_CARD_UID,
+    CONF_KIND,
+    CONF_PRICE,
+    CONF_STATION_ID,
+    CONF_TOKEN_HASH,
+    DOMAIN,
+    EVENT_EMERGENCY,
+    EVENT_NFC_SCAN,
+    SUBENTRY_CARD,
+    SUBENTRY_DEVICE,
+    CloseCode,
+)
+from custom_components.iot_hub.hub import Hub, emergency_notification_id
+from custom_components.iot_hub.sessions import SessionError
+from custom_components.iot_hub.tokens import hash_token
+
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry
+
+pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
+
+CHARGER_TOKEN = "charger-one-token-0123456789"
+CHARGER2_TOKEN = "charger-two-token-0123456789"
+CHARGER_ID = "charger1subentry"
+CARD = "VIRTUAL-1-A4F2E8"  # the seed's own example card
+PRICE = 7.0  # per kWh: the seed's example is 2.45 kWh -> 17.15
+
+
+def charger_subentry(subentry_id: str, title: str, token: str, station: str) -> ConfigSubentryData:
+    """A charger as the config flow creates it."""
+    return ConfigSubentryData(
+        data=MappingProxyType(
+            {CONF_KIND: "charger", CONF_TOKEN_HASH: hash_token(token), CONF_STATION_ID: station}
+        ),
+        subentry_id=subentry_id,
+        subentry_type=SUBENTRY_DEVICE,
+        title=title,
+        unique_id=None,
+    )
+
+
+def card_subentry(uid: str, user: str) -> ConfigSubentryData:
+    """An authorised card as the config flow creates it."""
+    return ConfigSubentryData(
+        data=MappingProxyType({CONF_CARD_UID: uid}),
+        subentry_id=f"card_{uid}",
+        subentry_type=SUBENTRY_CARD,
+        title=user,
+        unique_id=uid,
+    )
+
+
+@pytest.fixture
+def subentries() -> list[ConfigSubentryData]:
+    """Two chargers (stations 1 and 2), an oven, and Juan's card."""
+    return [
+        charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1"),
+        charger_subentry("charger2subentry", "Charger 2", CHARGER2_TOKEN, "2"),
+        oven_subentry(OVEN_ID, "Oven", OVEN_TOKEN),
+        card_subentry(CARD, "Juan Pérez"),
+    ]
+
+
+@pytest.fixture
+def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
+    """The hub entry with a fixed price."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="IoT Hub",
+        unique_id=DOMAIN,
+        data={},
+        options={CONF_PRICE: PRICE},
+        subentries_data=subentries,
+        version=1,
+        minor_version=1,
+    )
+
+
+async def _closed_with(ws: ClientWebSocketResponse, code: int) -> None:
+    msg = await ws.receive(timeout=5)
+    assert msg.type is WSMsgType.CLOSE, msg
+    assert ws.close_code == code
+
+
+async def _publisher(ws_connect: WsConnect, station: str = "1") -> ClientWebSocketResponse:
+    ws = await ws_connect(f"?role=publisher&estacionId={station}&token={CHARGER_TOKEN}")
+    assert await ws.receive_json(timeout=5) == {
+        "type": "connected",
+        "role": "publisher",
+        "estacionId": station,
+    }
+    return ws
+
+
+def _hub(hass: HomeAssistant) -> Hub:
+    hub: Hub = hass.config_entries.async_entries(DOMAIN)[0].runtime_data
+    return hub
+
+
+@pytest.mark.usefixtures("init_integration")
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("?role=publisher&estacionId=1", CloseCode.MISSING_CREDENTIALS),
+        (f"?role=publisher&token={CHARGER_TOKEN}", CloseCode.MISSING_STATION),
+        ("?role=client&token=whatever", CloseCode.DEVICE_NOT_CHOSEN),
+        ("?role=publisher&estacionId=1&token=wrong", CloseCode.INVALID_TOKEN),
+        (f"?role=publisher&estacionId=2&token={CHARGER_TOKEN}", CloseCode.UNKNOWN_DEVICE),
+        (f"?role=publisher&estacionId=9&token={CHARGER_TOKEN}", CloseCode.UNKNOWN_DEVICE),
+        # A dashboard needs an HA token; a charger's own token is not one.
+        (f"?role=client&estacionId=1&token={CHARGER_TOKEN}", CloseCode.INVALID_TOKEN),
+        (f"?role=viewer&estacionId=1&token={CHARGER_TOKEN}", CloseCode.POLICY),
+    ],
+)
+async def test_close_codes(ws_connect: WsConnect, query: str, code: int) -> None:
+    """Every close code of seed 002 (plus 4001), before any frame is read."""
+    await _closed_with(await ws_connect(query), code)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_ha_tokens_for_publishers_and_unknown_stations(
+    ws_connect: WsConnect, hass_access_token: str
+) -> None:
+    """A charger authenticates with its device token; a dashboard must name a real station."""
+    ws = await ws_connect(f"?role=publisher&estacionId=1&token={hass_access_token}")
+    await _closed_with(ws, CloseCode.INVALID_TOKEN)
+    ws = await ws_connect(f"?role=client&estacionId=9&token={hass_access_token}")
+    await _closed_with(ws, CloseCode.UNKNOWN_DEVICE)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_seed_flow_nfc_metrics_stop(
+    hass: HomeAssistant, ws_connect: WsConnect, hass_access_token: str
+) -> None:
+    """The seed's example flow, message by message, as a dashboard and a charger see it."""
+    scans = async_capture_events(hass, EVENT_NFC_SCAN)
+    dashboard = await ws_connect(f"?role=client&estacionId=1&token={hass_access_token}")
+    assert await dashboard.receive_json(timeout=5) == {"type": "subscribed", "estacionId": "1"}
+    assert await dashboard.receive_json(timeout=5) == {
+        "type": "init",
+        "charger": {"id": 1, "status": "desconectado", "session": None},
+    }
+    charger = await _publisher(ws_connect)
+    # A second dashboard while the charger is online: the charger is asked to sync.
+    second = await ws_connect(f"?role=client&estacionId=1&token={hass_access_token}")
+    assert (await second.receive_json(timeout=5))["type"] == "subscribed"
+    assert (await second.receive_json(timeout=5))["charger"]["status"] == "disponible"
+    assert await charger.receive_json(timeout=5) == {"type": "sync_request", "from": "server"}
+
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    start = await charger.receive_json(timeout=5)
+    assert start == {"type": "start", "session_id": start["session_id"], "user_name": "Juan Pérez"}
+    session_id = start["session_id"]
+    started = await dashboard.receive_json(timeout=5)
+    assert started["type"] == "session_started"
+    assert started["session_id"] == session_id
+    assert started["charger_id"] == 1
+    assert started["user_name"] == "Juan Pérez"
+    assert started["timestamp"].endswith("Z")
+
+    # 3572.1 W for 6 s of device time = 5.95 Wh.
+    for ts in (1699276425, 1699276428, 1699276431):
+        await charger.send_json(
+            {
+                "type": "metrics",
+                "session_id": session_id,
+                "v": 220.5,
+                "a": 16.2,
+                "w": 3572.1,
+                "ts": ts,
+            }
+        )
+        metrics = await dashboard.receive_json(timeout=5)
+    assert list(metrics) == [
+        "type",
+        "session_id",
+        "charger_id",
+        "v",
+        "a",
+        "w",
+        "kwh",
+        "cost",
+        "time",
+    ]
+    assert metrics["charger_id"] == 1
+    assert metrics["kwh"] == pytest.approx(3572.1 * 6 / 3.6e6, abs=1e-3)
+    assert metrics["cost"] == pytest.approx(metrics["kwh"] * PRICE, abs=0.01)
+
+    await charger.send_json({"type": "stop", "session_id": session_id})
+    assert await charger.receive_json(timeout=5) == {"type": "stop", "session_id": session_id}
+    ended = await dashboard.receive_json(timeout=5)
+    assert ended["type"] == "session_ended"
+    assert ended["session_id"] == session_id
+    assert ended["kwh"] == pytest.approx(0.006, abs=1e-3)
+    assert set(ended) == {"type", "session_id", "charger_id", "kwh", "cost", "duration"}
+
+    response = await hass.services.async_call(
+        DOMAIN, "get_sessions", {}, blocking=True, return_response=True
+    )
+    assert response is not None
+    (record,) = response["sessions"]
+    assert record["kind"] == "charger"
+    assert record["status"] == "stopped"
+    assert record["started_by"] == {
+        "kind": "card",
+        "user_id": None,
+        "name": "Juan Pérez",
+        "card": CARD,
+    }
+    assert record["stopped_by"]["kind"] == "device"
+    summary = record["summary"]
+    assert summary["kwh"] == pytest.approx(0.006, abs=1e-3)
+    assert summary["cost"] == pytest.approx(0.04, abs=0.01)
+    assert summary["peak_power"] == 3572.1
+    assert summary["user_name"] == "Juan Pérez"
+    assert _hub(hass).devices[CHARGER_ID].lifetime_kwh == pytest.approx(3572.1 * 6 / 3.6e6)
+    assert [(e.data["uid"], e.data["authorised"]) for e in scans] == [(CARD, True)]
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_rejected_and_repeated_cards(hass: HomeAssistant, ws_connect: WsConnect) -> None:
+    """Default reject; every scan is an event, repeats and rejections included."""
+    scans = async_capture_events(hass, EVENT_NFC_SCAN)
+    charger = await _publisher(ws_connect)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": "STRANGER-01"})
+    assert await charger.receive_json(timeout=5) == {
+        "type": "error",
+        "message": "card not authorised",
+        "code": "CARD_REJECTED",
+    }
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD.lower()})  # readers differ
+    assert (await charger.receive_json(timeout=5))["type"] == "start"
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    assert (await charger.receive_json(timeout=5))["code"] == "CHARGER_BUSY"
+    assert [e.data["authorised"] for e in scans] == [False, True, True]
+    assert scans[0].data["user_name"] is None
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_dashboard_starts_and_stops(
+    hass: HomeAssistant, ws_connect: WsConnect, hass_access_token: str
+) -> None:
+    """A dashboard's stop (the seed) and start (iot_hub's addition) reach the charger once."""
+    dashboard = await ws_connect(f"?role=client&estacionId=1&token={hass_access_token}")
+    for _ in range(2):
+        await dashboard.receive_json(timeout=5)  # subscribed, init
+    await dashboard.send_json({"type": "start"})
+    assert await dashboard.receive_json(timeout=5) == {
+        "type": "error",
+        "message": "charger not connected",
+    }
+    charger = await _publisher(ws_connect)
+    await dashboard.send_json({"type": "start", "user_name": "Ana"})
+    start = await charger.receive_json(timeout=5)
+    assert (start["type"], start["user_name"]) == ("start", "Ana")
+    assert (await dashboard.receive_json(timeout=5))["type"] == "session_started"
+    await dashboard.send_json({"type": "stop"})
+    assert await charger.receive_json(timeout=5) == {
+        "type": "stop",
+        "session_id": start["session_id"],
+    }
+    assert (await dashboard.receive_json(timeout=5))["type"] == "session_ended"
+    # On behalf of a card: checked like a scan.
+    await dashboard.send_json({"type": "start", "nfc_uid": "STRANGER-01"})
+    assert await dashboard.receive_json(timeout=5) == {
+        "type": "error",
+        "message": "card not authorised",
+    }
+    await dashboard.send_json({"type": "start", "nfc_uid": CARD})
+    assert (await charger.receive_json(timeout=5))["user_name"] == "Juan Pérez"
+    (record, _) = _hub(hass).sessions.query([CHARGER_ID])
+    assert record.started_by.card == CARD
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_bad_frames_answered(ws_connect: WsConnect, hass_access_token: str) -> None:
+    """Bad frames get the seed's error frames; the connections stay up."""
+    charger = await _publisher(ws_connect)
+    await charger.send_str("{not json")
+    reply = await charger.receive_json(timeout=5)
+    assert reply["type"] == "error"
+    assert reply["code"] == "INVALID_MESSAGE"
+    await charger.send_json({"type": "stop"})
+    assert (await charger.receive_json(timeout=5))["code"] == "NO_ACTIVE_SESSION"
+    dashboard = await ws_connect(f"?role=client&estacionId=1&token={hass_access_token}")
+    for _ in range(2):
+        await dashboard.receive_json(timeout=5)
+    await charger.receive_json(timeout=5)  # sync_request
+    await dashboard.send_str("[]")
+    assert (await dashboard.receive_json(timeout=5))["type"] == "error"
+    await dashboard.send_json({"type": "stop"})
+    assert await dashboard.receive_json(timeout=5) == {
+        "type": "error",
+        "message": "no active session",
+    }
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_emergency_latches_until_cleared(
+    hass: HomeAssistant, ws_connect: WsConnect, hass_access_token: str
+) -> None:
+    """Emergency: stop at once, session 'emergency', alert, no new start until cleared."""
+    emergencies = async_capture_events(hass, EVENT_EMERGENCY)
+    charger = await _publisher(ws_connect)
+    dashboard = await ws_connect(f"?role=client&estacionId=1&token={hass_access_token}")
+    for _ in range(2):
+        await dashboard.receive_json(timeout=5)
+    await charger.receive_json(timeout=5)  # sync_request
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    session_id = (await charger.receive_json(timeout=5))["session_id"]
+    await dashboard.receive_json(timeout=5)  # session_started
+    await charger.send_json({"type": "emergency", "session_id": session_id})
+    assert await charger.receive_json(timeout=5) == {"type": "stop", "session_id": session_id}
+    frames = [await dashboard.receive_json(timeout=5) for _ in range(2)]
+    assert {f["type"] for f in frames} == {"session_ended", "emergency"}
+    alert = next(f for f in frames if f["type"] == "emergency")
+    assert (alert["charger_id"], alert["session_id"]) == (1, session_id)
+    assert [e.data["session_id"] for e in emergencies] == [session_id]
+    notification_id = emergency_notification_id(CHARGER_ID)
+    notice = persistent_notification._async_get_or_create_notifications(hass)[notification_id]
+    assert "Charger 1 reported an emergency stop" in notice["message"]
+
+    hub = _hub(hass)
+    assert hub.sessions.query([CHARGER_ID])[0].status == "emergency"
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    assert (await charger.receive_json(timeout=5))["code"] == "EMERGENCY_ACTIVE"
+
+    hub.clear_emergency(hub.devices[CHARGER_ID])
+    assert notification_id not in persistent_notification._async_get_or_create_notifications(hass)
+    with pytest.raises(SessionError):
+        hub.clear_emergency(hub.devices[CHARGER_ID])
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    assert (await charger.receive_json(timeout=5))["type"] == "start"
