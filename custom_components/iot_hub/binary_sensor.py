@@ -1,4 +1,4 @@
-"""Binary sensors: whether the device is connected."""
+"""Binary sensors: whether the device is connected; a charger's latched emergency stop."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DeviceKind
 from .entity import IotHubEntity, IotHubEntityDescription, async_setup_device_entities
 from .hub import IotHubConfigEntry
 from .models import DeviceRuntime, Update
@@ -36,6 +37,14 @@ BINARY_SENSORS: tuple[IotHubBinarySensorDescription, ...] = (
         available_offline=True,
         updates_on=frozenset({Update.CONNECTION}),
         is_on_fn=lambda device: device.connected,
+    ),
+    IotHubBinarySensorDescription(
+        key="emergency",
+        translation_key="emergency",
+        kinds=frozenset({DeviceKind.CHARGER}),
+        device_class=BinarySensorDeviceClass.SAFETY,
+        available_offline=True,  # a latched emergency matters most when the charger is gone
+        is_on_fn=lambda device: device.emergency,
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Buttons: explicit start and stop of a session (no toggle that could flip back)."""
+"""Buttons: start and stop a session (no toggle to flip back); clear a charger's emergency."""
 
 from __future__ import annotations
 
@@ -27,18 +27,27 @@ class IotHubButtonDescription(IotHubEntityDescription, ButtonEntityDescription):
     press_fn: Callable[[Hub, DeviceRuntime, ActorRef], object]
 
 
+SESSION_KINDS = frozenset({DeviceKind.OVEN, DeviceKind.CHARGER})
+
 BUTTONS: tuple[IotHubButtonDescription, ...] = (
     IotHubButtonDescription(
         key="start_session",
         translation_key="start_session",
-        kinds=frozenset({DeviceKind.OVEN}),
+        kinds=SESSION_KINDS,
         press_fn=lambda hub, device, actor: hub.start_session(device, actor),
     ),
     IotHubButtonDescription(
         key="stop_session",
         translation_key="stop_session",
-        kinds=frozenset({DeviceKind.OVEN}),
+        kinds=SESSION_KINDS,
         press_fn=lambda hub, device, actor: hub.stop_session(device, actor),
+    ),
+    IotHubButtonDescription(
+        key="clear_emergency",
+        translation_key="clear_emergency",
+        kinds=frozenset({DeviceKind.CHARGER}),
+        available_offline=True,  # the user clears it after checking the charger, online or not
+        press_fn=lambda hub, device, actor: hub.clear_emergency(device),
     ),
 )
 

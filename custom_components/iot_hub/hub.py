@@ -40,7 +40,7 @@ from .const import (
 )
 from .models import DeviceRuntime, Update
 from .protocol.charger import Metrics
-from .session_model import ActorRef, ChargeMeasure, Session
+from .session_model import ActorRef, ChargeMeasure, Session, new_measure
 from .sessions import SessionError, SessionManager
 from .tokens import hash_token
 
@@ -50,6 +50,11 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 type IotHubConfigEntry = ConfigEntry[Hub]
+
+
+def signal_card_scanned(device_id: str) -> SignalType[str, str | None]:
+    """Signal sent for every card scanned at a charger: its uid and user (None: rejected)."""
+    return SignalType(f"{DOMAIN}_card_scanned_{device_id}")
 
 
 def signal_device_update(device_id: str, what: Update) -> SignalType[()]:
@@ -323,10 +328,9 @@ class Hub:
             raise SessionError("device_not_connected", device.name)
         if device.emergency:
             raise SessionError("emergency_active", device.name)
-        session = self.sessions.start(device.id, device.name, device.kind, by, context)
-        if isinstance(session.measure, ChargeMeasure):
-            session.measure.user_name = by.name
-            session.measure.card = by.card
+        session = self.sessions.start(
+            device.id, device.name, new_measure(device.kind, by), by, context
+        )
         self._handlers[device.kind].send_session_command(device, start=True)
         return session
 
@@ -363,6 +367,7 @@ class Hub:
                 "user_name": user,
             },
         )
+        async_dispatcher_send(self.hass, signal_card_scanned(device.id), uid, user)
         if "tag" in self.hass.config.components:
             self.entry.async_create_task(
                 self.hass, tag.async_scan_tag(self.hass, uid, ha_device_id), f"{DOMAIN} tag scan"

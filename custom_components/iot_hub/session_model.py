@@ -135,6 +135,13 @@ MEASURES: dict[DeviceKind, type[Measure]] = {
 }
 
 
+def new_measure(kind: DeviceKind, by: ActorRef) -> Measure:
+    """What a new session of this kind measures, already knowing who started it."""
+    if kind is DeviceKind.CHARGER:
+        return ChargeMeasure(user_name=by.name, card=by.card)
+    return OvenMeasure()
+
+
 @dataclass(slots=True)
 class Session:
     """One session of one device; what it measured lives in ``measure`` (per device kind)."""

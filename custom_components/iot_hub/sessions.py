@@ -19,16 +19,9 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import (
-    DOMAIN,
-    EVENT_SESSION_ENDED,
-    EVENT_SESSION_STARTED,
-    Actor,
-    DeviceKind,
-    SessionStatus,
-)
+from .const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED, Actor, SessionStatus
 from .metering import LifetimeTotal
-from .session_model import MEASURES, ActorRef, Session, migrate_stored_session
+from .session_model import ActorRef, Measure, Session, migrate_stored_session
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -218,7 +211,7 @@ class SessionManager:
         self,
         device_id: str,
         device_name: str,
-        kind: DeviceKind,
+        measure: Measure,
         by: ActorRef,
         context: Context | None,
     ) -> Session:
@@ -231,7 +224,7 @@ class SessionManager:
             device_name=device_name,
             started_at=dt_util.utcnow(),
             started_by=by,
-            measure=MEASURES[kind](),
+            measure=measure,
         )
         self._next_id += 1
         self._active[device_id] = session
