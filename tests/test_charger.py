@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -28,7 +31,7 @@ from custom_components.iot_hub.hub import Hub, emergency_notification_id
 from custom_components.iot_hub.sessions import SessionError
 from custom_components.iot_hub.tokens import hash_token
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry, until
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -344,3 +347,83 @@ async def test_emergency_latches_until_cleared(
         hub.clear_emergency(hub.devices[CHARGER_ID])
     await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
     assert (await charger.receive_json(timeout=5))["type"] == "start"
+
+
+async def test_restart_mid_charge_keeps_energy_cost_and_latch(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
+) -> None:
+    """A reload (as a restart) mid-charge: the session resumes with its meter; the lifetime
+    total and an emergency latch of another charger survive."""
+    charger = await _publisher(ws_connect)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    session_id = (await charger.receive_json(timeout=5))["session_id"]
+    for ts in (1700000000, 1700000003):
+        await charger.send_json({"type": "metrics", "w": 7200, "ts": ts})
+    hub = _hub(hass)
+    await until(lambda: hub.devices[CHARGER_ID].lifetime_kwh > 0)
+    hub.emergency(hub.devices["charger2subentry"])
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    hub = _hub(hass)
+    assert hub.devices["charger2subentry"].emergency
+    assert hub.devices[CHARGER_ID].lifetime_kwh == pytest.approx(0.006)
+    charger = await _publisher(ws_connect)  # back within the grace period
+    # The device clock goes on where it was: the meter integrates from the stored sample.
+    await charger.send_json(
+        {"type": "metrics", "session_id": session_id, "w": 7200, "ts": 1700000006}
+    )
+    await until(lambda: hub.devices[CHARGER_ID].lifetime_kwh > 0.007)
+    await charger.send_json({"type": "stop"})
+    assert await charger.receive_json(timeout=5) == {"type": "stop", "session_id": session_id}
+    (record,) = hub.sessions.query([CHARGER_ID])
+    assert record.id == session_id
+    assert record.summary(record.started_at)["kwh"] == pytest.approx(7200 * 6 / 3.6e6, abs=1e-3)
+    assert record.summary(record.started_at)["cost"] == pytest.approx(0.08, abs=0.01)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_actions_for_chargers(hass: HomeAssistant, ws_connect: WsConnect) -> None:
+    """start_session for a user or a card, get_sessions by user, clear_emergency."""
+    charger = await _publisher(ws_connect)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, CHARGER_ID), hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    )
+    assert device is not None
+    target = {"device_id": device.id}
+    await hass.services.async_call(
+        DOMAIN, "start_session", {**target, "user_name": "Ana"}, blocking=True
+    )
+    assert (await charger.receive_json(timeout=5))["user_name"] == "Ana"
+    await hass.services.async_call(DOMAIN, "stop_session", target, blocking=True)
+    await charger.receive_json(timeout=5)  # stop
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "start_session", {**target, "card": "STRANGER-01"}, blocking=True
+        )
+    assert err.value.translation_key == "card_rejected"
+    await hass.services.async_call(DOMAIN, "start_session", {**target, "card": CARD}, blocking=True)
+    assert (await charger.receive_json(timeout=5))["user_name"] == "Juan Pérez"
+
+    async def sessions_of(user: str) -> list[dict[str, Any]]:
+        response = await hass.services.async_call(
+            DOMAIN, "get_sessions", {"user_name": user}, blocking=True, return_response=True
+        )
+        assert response is not None
+        return list(response["sessions"])
+
+    assert [s["summary"]["user_name"] for s in await sessions_of("ana")] == ["Ana"]
+    assert [s["summary"]["user_name"] for s in await sessions_of("Juan Pérez")] == ["Juan Pérez"]
+    assert await sessions_of("nobody") == []
+
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "clear_emergency", target, blocking=True)
+    assert err.value.translation_key == "no_emergency"
+    await charger.send_json({"type": "emergency"})
+    await charger.receive_json(timeout=5)  # stop
+    await until(lambda: _hub(hass).devices[CHARGER_ID].emergency)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "start_session", target, blocking=True)
+    assert err.value.translation_key == "emergency_active"
+    await hass.services.async_call(DOMAIN, "clear_emergency", target, blocking=True)
+    assert not _hub(hass).devices[CHARGER_ID].emergency

@@ -80,6 +80,7 @@ async def _charging(ws_connect: WsConnect) -> ClientWebSocketResponse:
 @pytest.mark.usefixtures("only_platform")
 async def test_entities(
     hass: HomeAssistant,
+    *,
     platform: Platform,
     mock_config_entry: MockConfigEntry,
     ws_connect: WsConnect,

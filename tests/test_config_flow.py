@@ -60,10 +60,21 @@ def _subentry_titled(entry: MockConfigEntry, title: str) -> ConfigSubentry:
 
 
 def _defaults(result: Any) -> dict[str, Any]:
-    """The defaults a form's schema offers, by field name."""
+    """The defaults a form's schema offers, by field name (fields without one left out)."""
     schema = result["data_schema"]
     assert schema is not None
-    return {str(key): key.default() for key in schema.schema if hasattr(key, "default")}
+    return {str(key): key.default() for key in schema.schema if callable(key.default)}
+
+
+def _suggested(result: Any) -> dict[str, Any]:
+    """The suggested values a form's schema offers, by field name."""
+    schema = result["data_schema"]
+    assert schema is not None
+    return {
+        str(key): key.description["suggested_value"]
+        for key in schema.schema
+        if key.description and "suggested_value" in key.description
+    }
 
 
 def _ha_device(hass: HomeAssistant, entry: MockConfigEntry, device_id: str) -> dr.DeviceEntry:

@@ -1,4 +1,4 @@
-"""Actions: ``iot_hub.start_session``, ``iot_hub.stop_session`` and ``iot_hub.get_sessions``."""
+"""Actions: ``start_session``, ``stop_session``, ``get_sessions`` and ``clear_emergency``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any, Final
 
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import (
-    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
@@ -34,7 +33,19 @@ ATTR_END_TIME: Final = "end_time"
 ATTR_LIMIT: Final = "limit"
 DEFAULT_LIMIT: Final = 100
 
+SERVICE_CLEAR_EMERGENCY: Final = "clear_emergency"
+ATTR_USER_NAME: Final = "user_name"
+ATTR_CARD: Final = "card"
+
 SESSION_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+START_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        # Chargers: who charges (shown on the charger), or a card checked like a scan.
+        vol.Exclusive(ATTR_USER_NAME, "who"): cv.string,
+        vol.Exclusive(ATTR_CARD, "who"): cv.string,
+    }
+)
 GET_SESSIONS_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
@@ -43,6 +54,7 @@ GET_SESSIONS_SCHEMA = vol.Schema(
         vol.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): vol.All(
             vol.Coerce(int), vol.Range(min=1, max=10000)
         ),
+        vol.Optional(ATTR_USER_NAME): cv.string,
     }
 )
 
@@ -61,8 +73,20 @@ def _resolve(hass: HomeAssistant, ha_device_id: str) -> tuple[Hub, DeviceRuntime
     return hub, device
 
 
+def _start(hub: Hub, device: DeviceRuntime, actor: ActorRef, call: ServiceCall) -> Session:
+    if (card := call.data.get(ATTR_CARD)) is not None:
+        actor = hub.card_actor(device, card)
+    elif (user_name := call.data.get(ATTR_USER_NAME)) is not None:
+        actor = ActorRef(actor.kind, actor.user_id, user_name)
+    return hub.start_session(device, actor, call.context)
+
+
+def _stop(hub: Hub, device: DeviceRuntime, actor: ActorRef, call: ServiceCall) -> Session:
+    return hub.stop_session(device, actor, call.context)
+
+
 def _session_action(
-    operate: Callable[[Hub, DeviceRuntime, ActorRef, Context], Session],
+    operate: Callable[[Hub, DeviceRuntime, ActorRef, ServiceCall], Session],
 ) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
     """An action that starts or stops a session of the targeted device."""
 
@@ -70,7 +94,7 @@ def _session_action(
         hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
         actor = await async_actor_from_context(call.hass, call.context)
         try:
-            session = operate(hub, device, actor, call.context)
+            session = operate(hub, device, actor, call)
         except SessionError as err:
             raise translated(err) from err
         if not call.return_response:
@@ -90,6 +114,7 @@ async def _get_sessions(call: ServiceCall) -> ServiceResponse:
     wanted: set[str] | None = None
     if ATTR_DEVICE_ID in call.data:
         wanted = {_resolve(hass, ha_id)[1].id for ha_id in call.data[ATTR_DEVICE_ID]}
+    user_name = call.data.get(ATTR_USER_NAME)
     start = call.data.get(ATTR_START_TIME)
     end = call.data.get(ATTR_END_TIME)
     limit = call.data[ATTR_LIMIT]
@@ -100,8 +125,9 @@ async def _get_sessions(call: ServiceCall) -> ServiceResponse:
             wanted,
             dt_util.as_utc(start) if start else None,
             dt_util.as_utc(end) if end else None,
-            limit,
+            None if user_name else limit,  # the user filter comes after the query
         )
+        if user_name is None or _charged_by(session, user_name)
     ]
     found.sort(key=lambda pair: pair[1].id, reverse=True)
     now = dt_util.utcnow()
@@ -113,20 +139,35 @@ async def _get_sessions(call: ServiceCall) -> ServiceResponse:
     }
 
 
+def _charged_by(session: Session, user_name: str) -> bool:
+    """Whether the session was started by (or for) this user, case-insensitively."""
+    wanted = user_name.casefold()
+    names = (session.started_by.name, session.summary(session.started_at).get("user_name"))
+    return any(name is not None and name.casefold() == wanted for name in names)
+
+
+async def _clear_emergency(call: ServiceCall) -> None:
+    hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
+    try:
+        hub.clear_emergency(device)
+    except SessionError as err:
+        raise translated(err) from err
+
+
 @callback
 def async_register_services(hass: HomeAssistant) -> None:
     """Register the actions (in ``async_setup``: they exist even with no entry loaded)."""
     hass.services.async_register(
         DOMAIN,
         SERVICE_START_SESSION,
-        _session_action(Hub.start_session),
-        SESSION_SCHEMA,
+        _session_action(_start),
+        START_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
         DOMAIN,
         SERVICE_STOP_SESSION,
-        _session_action(Hub.stop_session),
+        _session_action(_stop),
         SESSION_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
@@ -137,3 +178,4 @@ def async_register_services(hass: HomeAssistant) -> None:
         GET_SESSIONS_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    hass.services.async_register(DOMAIN, SERVICE_CLEAR_EMERGENCY, _clear_emergency, SESSION_SCHEMA)
