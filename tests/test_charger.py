@@ -368,6 +368,7 @@ async def test_restart_mid_charge_keeps_energy_cost_and_latch(
     hub = _hub(hass)
     assert hub.devices["charger2subentry"].emergency
     assert hub.devices[CHARGER_ID].lifetime_kwh == pytest.approx(0.006)
+    assert hub.devices[CHARGER_ID].lifetime_cost == pytest.approx(0.006 * PRICE)
     charger = await _publisher(ws_connect)  # back within the grace period
     # The device clock goes on where it was: the meter integrates from the stored sample.
     await charger.send_json(

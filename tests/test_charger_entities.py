@@ -124,6 +124,10 @@ async def test_charging_states(hass: HomeAssistant, ws_connect: WsConnect) -> No
     assert lifetime is not None
     assert lifetime.attributes["state_class"] == "total_increasing"
     assert float(lifetime.state) == pytest.approx(kwh, abs=1e-4)
+    total_cost = hass.states.get("sensor.charger_1_lifetime_cost")
+    assert total_cost is not None
+    assert total_cost.attributes["state_class"] == "total"
+    assert float(total_cost.state) == pytest.approx(kwh * PRICE, abs=1e-4)
 
     await charger.send_json({"type": "stop"})
     await until(lambda: state_of(hass, "sensor.charger_1_charger_state") == "available")

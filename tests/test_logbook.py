@@ -222,3 +222,38 @@ def test_describe_stopped_with_readings(
     assert describers[EVENT_SESSION_ENDED](event)[LOGBOOK_ENTRY_MESSAGE] == (
         "stopped session 2 by the device: 2 readings, 20.0-22.0 °C (avg 21.0 °C), 60 s"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "cost", "message"),
+    [
+        ("stopped", 17.15, "stopped session 123 by Juan Pérez: 2.45 kWh, cost 17.15, 850 s"),
+        (
+            "emergency",
+            None,
+            "session 123 ended with an emergency stop by the device: 2.45 kWh, 850 s",
+        ),
+    ],
+)
+def test_describe_charger_sessions(
+    describers: dict[str, Callable[[Event], dict[str, str]]],
+    status: str,
+    cost: float | None,
+    message: str,
+) -> None:
+    """A charger's session ends with its energy and cost (the seed's example figures)."""
+    by = {"kind": "card", "user_id": None, "name": "Juan Pérez", "card": "VIRTUAL-1-A4F2E8"}
+    event = _event(
+        EVENT_SESSION_ENDED,
+        {
+            "device_name": "Charger 1",
+            "session_id": 123,
+            "status": status,
+            "stopped_by": by if status == "stopped" else {"kind": "device", "name": None},
+            "summary": {"kwh": 2.45, "cost": cost, "duration": 850.0, "user_name": "Juan Pérez"},
+        },
+    )
+    assert describers[EVENT_SESSION_ENDED](event) == {
+        LOGBOOK_ENTRY_NAME: "Charger 1",
+        LOGBOOK_ENTRY_MESSAGE: message,
+    }

@@ -396,8 +396,8 @@ class Hub:
         # In counter mode a power sample only keeps the peak; otherwise it adds energy.
         added += measure.energy.add_power_sample(ts, metrics.power)
         if added > 0:
-            measure.add(added, self.price_now())
-            self.sessions.lifetime(device.id).add(added)
+            cost = measure.add(added, self.price_now())
+            self.sessions.add_energy(device.id, added, cost)
 
     @callback
     def emergency(self, device: DeviceRuntime) -> None:

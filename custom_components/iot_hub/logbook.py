@@ -28,14 +28,26 @@ def _by(actor: dict[str, Any] | None) -> str:
 
 
 def _summary(summary: dict[str, Any]) -> str:
-    parts = [f"{summary['readings']} readings"]
-    if summary.get("temperature_max") is not None:
-        parts.append(
-            f"{summary['temperature_min']}-{summary['temperature_max']} °C"
-            f" (avg {summary['temperature_avg']} °C)"
-        )
+    """The summary in a few words: a charger's energy and cost, an oven's temperatures."""
+    if "kwh" in summary:
+        parts = [f"{summary['kwh']} kWh"]
+        if summary.get("cost") is not None:
+            parts.append(f"cost {summary['cost']}")
+    else:
+        parts = [f"{summary['readings']} readings"]
+        if summary.get("temperature_max") is not None:
+            parts.append(
+                f"{summary['temperature_min']}-{summary['temperature_max']} °C"
+                f" (avg {summary['temperature_avg']} °C)"
+            )
     parts.append(f"{summary['duration']:.0f} s")
     return ", ".join(parts)
+
+
+_ENDINGS = {
+    "interrupted": "session {id} was interrupted",
+    "emergency": "session {id} ended with an emergency stop",
+}
 
 
 @callback
@@ -58,11 +70,7 @@ def async_describe_events(
     @callback
     def describe_ended(event: Event) -> dict[str, str]:
         data = event.data
-        verb = (
-            "session {id} was interrupted"
-            if data["status"] == "interrupted"
-            else ("stopped session {id}")
-        )
+        verb = _ENDINGS.get(data["status"], "stopped session {id}")
         return {
             LOGBOOK_ENTRY_NAME: data["device_name"],
             LOGBOOK_ENTRY_MESSAGE: (

@@ -65,3 +65,8 @@ class DeviceRuntime:
     def last_session(self) -> Session | None:
         """The most recent finished session, if any."""
         return self.sessions.last_ended(self.id)
+
+    @property
+    def lifetime_cost(self) -> float:
+        """What a charger's energy has cost over its life in iot_hub (the price then in force)."""
+        return self.sessions.lifetime_cost(self.id)

@@ -252,6 +252,20 @@ SENSORS: tuple[IotHubSensorDescription, ...] = (
         updates_on=ON_READING,
         value_fn=lambda device: round(device.lifetime_kwh, 4),
     ),
+    IotHubSensorDescription(
+        key="lifetime_cost",
+        translation_key="lifetime_cost",
+        kinds=CHARGER,
+        # The Energy dashboard's "entity tracking the total costs". TOTAL, not increasing:
+        # negative spot prices lower it.
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        monetary=True,
+        available_offline=True,
+        updates_on=ON_READING,
+        value_fn=lambda device: round(device.lifetime_cost, 4),
+    ),
 )
 
 

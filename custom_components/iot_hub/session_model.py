@@ -93,9 +93,9 @@ class ChargeMeasure:
     user_name: str | None = None
     card: str | None = None  # the NFC uid that started it, if a card did
 
-    def add(self, kwh_delta: float, price_per_kwh: float | None) -> None:
-        """Cost an energy increment the meter accepted (the meter already holds it)."""
-        self.cost.add(kwh_delta, price_per_kwh)
+    def add(self, kwh_delta: float, price_per_kwh: float | None) -> float:
+        """Cost an energy increment the meter accepted (the meter holds it); the cost added."""
+        return self.cost.add(kwh_delta, price_per_kwh)
 
     def summary(self) -> dict[str, Any]:
         """kWh, cost (None until any kWh was priced), peak power, user and card."""

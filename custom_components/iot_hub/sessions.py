@@ -86,6 +86,7 @@ class SessionManager:
         # Per device, kept with the sessions: a charger's lifetime energy (never decreases,
         # for the Energy dashboard) and its emergency latch (cleared only by the user).
         self._lifetime: dict[str, LifetimeTotal] = {}
+        self._lifetime_cost: dict[str, float] = {}  # may fall: spot prices can be negative
         self._emergency: set[str] = set()
         self._save_pending = False
 
@@ -97,6 +98,7 @@ class SessionManager:
         self._next_id = data.get("next_id", 1)
         for device_id, state in data.get("devices", {}).items():
             self._lifetime[device_id] = LifetimeTotal.from_dict(state["lifetime"])
+            self._lifetime_cost[device_id] = state.get("lifetime_cost", 0.0)
             if state.get("emergency"):
                 self._emergency.add(device_id)
         for raw in data.get("sessions", []):
@@ -132,11 +134,13 @@ class SessionManager:
         sessions = [s.as_dict() for history in self._history.values() for s in history]
         sessions.extend(s.as_dict() for s in self._active.values())
         devices = {
-            device_id: {"lifetime": total.as_dict(), "emergency": device_id in self._emergency}
-            for device_id, total in self._lifetime.items()
+            device_id: {
+                "lifetime": self.lifetime(device_id).as_dict(),
+                "lifetime_cost": self._lifetime_cost.get(device_id, 0.0),
+                "emergency": device_id in self._emergency,
+            }
+            for device_id in self._lifetime.keys() | self._emergency
         }
-        for device_id in self._emergency - self._lifetime.keys():
-            devices[device_id] = {"lifetime": LifetimeTotal().as_dict(), "emergency": True}
         return {"next_id": self._next_id, "sessions": sessions, "devices": devices}
 
     @callback
@@ -269,6 +273,15 @@ class SessionManager:
             total = self._lifetime[device_id] = LifetimeTotal()
         return total
 
+    def lifetime_cost(self, device_id: str) -> float:
+        """What the device's energy has cost over its life in iot_hub."""
+        return self._lifetime_cost.get(device_id, 0.0)
+
+    def add_energy(self, device_id: str, kwh: float, cost: float) -> None:
+        """Count a session's energy increment and its cost into the device's lifetime totals."""
+        self.lifetime(device_id).add(kwh)
+        self._lifetime_cost[device_id] = self.lifetime_cost(device_id) + cost
+
     def emergency(self, device_id: str) -> bool:
         """Whether the device's emergency stop is latched."""
         return device_id in self._emergency
@@ -301,6 +314,7 @@ class SessionManager:
         self._active.pop(device_id, None)
         self._history.pop(device_id, None)
         self._lifetime.pop(device_id, None)
+        self._lifetime_cost.pop(device_id, None)
         self._emergency.discard(device_id)
         self._schedule_save()
 
