@@ -11,6 +11,7 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -428,3 +429,23 @@ async def test_actions_for_chargers(hass: HomeAssistant, ws_connect: WsConnect) 
     assert err.value.translation_key == "emergency_active"
     await hass.services.async_call(DOMAIN, "clear_emergency", target, blocking=True)
     assert not _hub(hass).devices[CHARGER_ID].emergency
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_scans_reach_the_tag_integration(hass: HomeAssistant, ws_connect: WsConnect) -> None:
+    """With HA's tag integration loaded, every scan is a tag_scanned of the charger's device."""
+    assert await async_setup_component(hass, "tag", {})
+    tags = async_capture_events(hass, "tag_scanned")
+    charger = await _publisher(ws_connect)
+    for uid in ("STRANGER-01", CARD):
+        await charger.send_json({"type": "nfc_scan", "nfc_uid": uid})
+        await charger.receive_json(timeout=5)
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, CHARGER_ID), hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    )
+    assert device is not None
+    assert [(e.data["tag_id"], e.data["device_id"]) for e in tags] == [
+        ("STRANGER-01", device.id),
+        (CARD, device.id),
+    ]
