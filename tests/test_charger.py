@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from types import MappingProxyType
 from typing import Any
 
@@ -14,6 +16,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.iot_hub.const import (
     CONF_CARD_UID,
@@ -56,11 +62,16 @@ def charger_subentry(subentry_id: str, title: str, token: str, station: str) -> 
     )
 
 
+def card_subentry_id(uid: str) -> str:
+    """The subentry id the tests give a card (free of the uid, which diagnostics redact)."""
+    return f"card_{hashlib.sha256(uid.encode()).hexdigest()[:12]}"
+
+
 def card_subentry(uid: str, user: str) -> ConfigSubentryData:
     """An authorised card as the config flow creates it."""
     return ConfigSubentryData(
         data=MappingProxyType({CONF_CARD_UID: uid}),
-        subentry_id=f"card_{uid}",
+        subentry_id=card_subentry_id(uid),
         subentry_type=SUBENTRY_CARD,
         title=user,
         unique_id=uid,
@@ -449,3 +460,22 @@ async def test_scans_reach_the_tag_integration(hass: HomeAssistant, ws_connect: 
         ("STRANGER-01", device.id),
         (CARD, device.id),
     ]
+
+
+async def test_diagnostics_redact_card_uids(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    ws_connect: WsConnect,
+) -> None:
+    """A card uid in a public bug report could be cloned onto a blank card: never shown."""
+    charger = await _publisher(ws_connect)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    await charger.receive_json(timeout=5)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    text = json.dumps(diagnostics)
+    assert CARD not in text
+    assert CHARGER_TOKEN not in text
+    charger_diagnostics = diagnostics["devices"][CHARGER_ID]
+    assert charger_diagnostics["station_id"] == "1"
+    assert charger_diagnostics["active_session"]["started_by"]["card"] == "**REDACTED**"

@@ -34,9 +34,16 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.tokens import hash_token
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry
-from .test_charger import CARD, CHARGER_ID, CHARGER_TOKEN, card_subentry, charger_subentry
+from .test_charger import (
+    CARD,
+    CHARGER_ID,
+    CHARGER_TOKEN,
+    card_subentry,
+    card_subentry_id,
+    charger_subentry,
+)
 
-CARD_ID = f"card_{CARD}"
+CARD_ID = card_subentry_id(CARD)
 REJECTED = {"type": "error", "message": "card not authorised", "code": "CARD_REJECTED"}
 
 

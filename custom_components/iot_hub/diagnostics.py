@@ -1,4 +1,8 @@
-"""Diagnostics: the entry, each device's live state and its recent sessions (tokens redacted)."""
+"""Diagnostics: the entry, each device's live state and its recent sessions (tokens redacted).
+
+Card uids are redacted too: diagnostics end up in public bug reports, and a uid is enough to
+clone a card onto a blank one.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_TOKEN_HASH
+from .const import CONF_CARD_UID, CONF_TOKEN_HASH
 from .hub import IotHubConfigEntry
 
-TO_REDACT = {CONF_TOKEN_HASH, "token", "user_id"}
+# unique_id: a card subentry's is its (normalised) uid.
+TO_REDACT = {CONF_TOKEN_HASH, CONF_CARD_UID, "token", "user_id", "card", "unique_id"}
 
 
 async def async_get_config_entry_diagnostics(
@@ -30,7 +35,14 @@ async def async_get_config_entry_diagnostics(
                     "connected": device.connected,
                     "peer": device.link.peer if device.link else None,
                     "clients": len(device.clients),
+                    "station_id": device.station_id,
                     "temperature": device.temperature,
+                    "voltage": device.voltage,
+                    "current": device.current,
+                    "power": device.power,
+                    "emergency": device.emergency,
+                    "lifetime_kwh": device.lifetime_kwh,
+                    "lifetime_cost": device.lifetime_cost,
                     "last_reading_at": device.last_reading_at,
                     "active_session": (
                         s.as_public_dict(now) if (s := device.active_session) else None
