@@ -8,6 +8,7 @@ The charger ("publisher") sends ``nfc_scan``, ``metrics``, ``stop`` and ``emerge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import logging
 from typing import TYPE_CHECKING
 
@@ -122,7 +123,8 @@ class ChargerHandler:
             case Metrics():
                 self._metrics(device, message)
             case StopRequest():
-                self._refusal_to_device(device, ActorRef(Actor.DEVICE), start=False)
+                by_charger = ActorRef(Actor.DEVICE)
+                self._answer(device, lambda: self._hub.stop_session(device, by_charger))
             case Emergency():
                 self._hub.emergency(device)
 
@@ -151,18 +153,14 @@ class ChargerHandler:
             # A card at a busy charger is a scan, not a command (HA gets the event anyway).
             self._to_device(device, encode_error(*_SESSION_ERRORS["session_already_active"]))
             return
-        self._refusal_to_device(device, None, start=True, card=uid)
+        self._answer(
+            device, lambda: self._hub.start_session(device, self._hub.card_actor(device, uid))
+        )
 
-    def _refusal_to_device(
-        self, device: DeviceRuntime, actor: ActorRef | None, *, start: bool, card: str = ""
-    ) -> None:
-        """Start (for a card) or stop (by the charger); a refusal goes back as an error frame."""
+    def _answer(self, device: DeviceRuntime, operate: Callable[[], object]) -> None:
+        """Run a session operation the charger asked for; a refusal goes back as an error."""
         try:
-            if start:
-                self._hub.start_session(device, self._hub.card_actor(device, card))
-            else:
-                assert actor is not None
-                self._hub.stop_session(device, actor)
+            operate()
         except SessionError as err:
             self._to_device(device, encode_error(*_SESSION_ERRORS[err.key]))
 
