@@ -479,3 +479,27 @@ async def test_diagnostics_redact_card_uids(
     charger_diagnostics = diagnostics["devices"][CHARGER_ID]
     assert charger_diagnostics["station_id"] == "1"
     assert charger_diagnostics["active_session"]["started_by"]["card"] == "**REDACTED**"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_metrics_of_an_earlier_session_do_not_bill_the_running_one(
+    hass: HomeAssistant, ws_connect: WsConnect
+) -> None:
+    """Metrics name their session; a late one of session N is not energy of session N+1."""
+    charger = await _publisher(ws_connect)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    first = (await charger.receive_json(timeout=5))["session_id"]
+    await charger.send_json({"type": "stop"})
+    await charger.receive_json(timeout=5)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    second = (await charger.receive_json(timeout=5))["session_id"]
+    for ts in (1700000000, 1700000003):
+        await charger.send_json({"type": "metrics", "session_id": first, "w": 7200, "ts": ts})
+    for ts in (1700000006, 1700000009):
+        await charger.send_json({"type": "metrics", "session_id": second, "w": 3600, "ts": ts})
+    hub = _hub(hass)
+    await until(lambda: hub.devices[CHARGER_ID].lifetime_kwh > 0)
+    session = hub.devices[CHARGER_ID].active_session
+    assert session is not None
+    assert session.summary(session.started_at)["kwh"] == pytest.approx(3600 * 3 / 3.6e6, abs=1e-3)
+    assert session.summary(session.started_at)["peak_power"] == 3600.0

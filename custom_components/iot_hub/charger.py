@@ -170,7 +170,12 @@ class ChargerHandler:
         device.power = metrics.power
         device.last_reading_at = now
         session = device.sessions.record(device.id, now)
-        if session is not None and isinstance(session.measure, ChargeMeasure):
+        if (
+            session is not None
+            and isinstance(session.measure, ChargeMeasure)
+            # A straggler of an earlier session must not bill the running one.
+            and metrics.session_id in (None, session.id)
+        ):
             ts = metrics.ts if metrics.ts is not None else now.timestamp()
             self._hub.meter(device, session.measure, ts, metrics)
         self._hub.notify_reading(device)
