@@ -382,6 +382,12 @@ async def test_restart_mid_charge_keeps_energy_cost_and_latch(
     assert hub.devices[CHARGER_ID].lifetime_kwh == pytest.approx(0.006)
     assert hub.devices[CHARGER_ID].lifetime_cost == pytest.approx(0.006 * PRICE)
     charger = await _publisher(ws_connect)  # back within the grace period
+    # It is told its session again (a rebooted charger would not know it).
+    assert await charger.receive_json(timeout=5) == {
+        "type": "start",
+        "session_id": session_id,
+        "user_name": "Juan Pérez",
+    }
     # The device clock goes on where it was: the meter integrates from the stored sample.
     await charger.send_json(
         {"type": "metrics", "session_id": session_id, "w": 7200, "ts": 1700000006}
@@ -503,3 +509,19 @@ async def test_metrics_of_an_earlier_session_do_not_bill_the_running_one(
     assert session is not None
     assert session.summary(session.started_at)["kwh"] == pytest.approx(3600 * 3 / 3.6e6, abs=1e-3)
     assert session.summary(session.started_at)["peak_power"] == 3600.0
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_rebooted_charger_is_told_its_session(ws_connect: WsConnect) -> None:
+    """A charger back mid-session gets `start` again, so a card is not met with CHARGER_BUSY."""
+    charger = await _publisher(ws_connect)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    start = await charger.receive_json(timeout=5)
+    await charger.close()
+    charger = await _publisher(ws_connect)
+    assert await charger.receive_json(timeout=5) == start
+    await charger.send_json({"type": "stop"})
+    assert await charger.receive_json(timeout=5) == {
+        "type": "stop",
+        "session_id": start["session_id"],
+    }

@@ -139,24 +139,38 @@ async def test_charging_states(hass: HomeAssistant, ws_connect: WsConnect) -> No
     )
 
 
+@pytest.mark.parametrize(
+    ("stored_device", "expected"),
+    [
+        (CHARGER_ID, 123.4),  # this charger's: a lost or older Store cannot lower it
+        ("a-removed-charger", 0.0),  # a removed device that had the same entity id
+    ],
+)
 async def test_lifetime_energy_never_drops_below_what_ha_showed(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, stored_device: str, expected: float
 ) -> None:
-    """A lost or older Store cannot lower the Energy dashboard's total: HA's value wins."""
+    """The restored total raises the hub's, if it is this device's."""
     mock_restore_cache_with_extra_data(
         hass,
         [
             (
                 State("sensor.charger_1_lifetime_energy", "123.4"),
-                {"native_value": 123.4, "native_unit_of_measurement": "kWh"},
+                {
+                    "native_value": 123.4,
+                    "native_unit_of_measurement": "kWh",
+                    "device_id": stored_device,
+                },
             )
         ],
     )
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    assert mock_config_entry.runtime_data.devices[CHARGER_ID].lifetime_kwh == 123.4
-    assert state_of(hass, "sensor.charger_1_lifetime_energy") == "123.4"
+    assert mock_config_entry.runtime_data.devices[CHARGER_ID].lifetime_kwh == expected
+    assert state_of(hass, "sensor.charger_1_lifetime_energy") == str(expected)
+    # What HA stores on the way out names the device.
+    sensor = hass.data["sensor"].get_entity("sensor.charger_1_lifetime_energy")
+    assert sensor.extra_restore_state_data.as_dict()["device_id"] == CHARGER_ID
 
 
 @pytest.mark.usefixtures("init_integration")

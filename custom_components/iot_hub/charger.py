@@ -93,9 +93,15 @@ class ChargerHandler:
 
     @callback
     def device_attached(self, device: DeviceRuntime) -> None:
-        """Seed 002's ack to a publisher."""
-        if device.link is not None:
-            device.link.send_text(encode_connected(station_of(device)))
+        """Seed 002's ack to a publisher; and its session again, if one is running.
+
+        A charger that rebooted (or lost its link) mid-session comes back with its relay open
+        while HA still holds the session: every card would then get CHARGER_BUSY. Telling
+        it ``start`` again makes both agree; the firmware decides whether to resume.
+        """
+        self._to_device(device, encode_connected(station_of(device)))
+        if device.active_session is not None:
+            self.send_session_command(device, start=True)
 
     @callback
     def client_attached(self, device: DeviceRuntime, link: Link) -> None:

@@ -11,6 +11,7 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
@@ -314,12 +315,34 @@ class IotHubRestoredSensor(IotHubSensor, RestoreSensor):
     """The lifetime energy: a restored value the hub's total is raised to (never lowered).
 
     The hub stores the total itself; this covers a Store lost or older than what HA showed,
-    so the Energy dashboard never sees the total go down.
+    so the Energy dashboard never sees the total go down. The restored data names its device:
+    a new device that inherits a removed one's entity id must not inherit its energy.
     """
 
+    @property
+    def extra_restore_state_data(self) -> SensorExtraStoredData:
+        """The value, its unit, and whose it is."""
+        return DeviceSensorStoredData(
+            self.native_value, self.native_unit_of_measurement, self.device.id
+        )
+
     async def async_added_to_hass(self) -> None:
-        """Raise the hub's total to what HA last showed."""
+        """Raise the hub's total to what HA last showed for this device."""
         await super().async_added_to_hass()
-        last = await self.async_get_last_sensor_data()
-        if last is not None and isinstance(last.native_value, (int, float)):
-            self.device.sessions.lifetime(self.device.id).raise_to(float(last.native_value))
+        if (extra := await self.async_get_last_extra_data()) is None:
+            return
+        stored = extra.as_dict()
+        value = stored.get("native_value")
+        if stored.get("device_id") == self.device.id and isinstance(value, (int, float)):
+            self.device.sessions.lifetime(self.device.id).raise_to(float(value))
+
+
+@dataclass
+class DeviceSensorStoredData(SensorExtraStoredData):
+    """A sensor's stored value with the iot_hub device it belongs to."""
+
+    device_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form, with the device."""
+        return {**super().as_dict(), "device_id": self.device_id}
