@@ -136,8 +136,10 @@ class Hub:
         self._load_cards()
 
     async def async_setup(self) -> None:
-        """Load stored sessions."""
+        """Load stored sessions, and forget those of devices removed while HA was stopped."""
         await self.sessions.async_load()
+        for device_id in self.sessions.device_ids() - self.devices.keys():
+            self.sessions.forget_device(device_id)
 
     async def async_shutdown(self) -> None:
         """Close every connection and write sessions (unload)."""

@@ -167,6 +167,10 @@ class SessionManager:
 
     # -- queries ---------------------------------------------------------------------------
 
+    def device_ids(self) -> set[str]:
+        """Every device the manager holds anything of."""
+        return self._active.keys() | self._history.keys() | self._lifetime.keys() | self._emergency
+
     def _history_of(self, device_id: str) -> deque[Session]:
         if (history := self._history.get(device_id)) is None:
             history = self._history[device_id] = deque(maxlen=self._history_size)
