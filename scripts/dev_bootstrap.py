@@ -1,18 +1,19 @@
 """Prepares the development Home Assistant of scripts/develop through HA's own HTTP APIs.
 
 Waits for HA to answer, finishes onboarding with the user ``dev`` (password ``dev``), keeps a
-long-lived token of that user in ``config/.dev_token`` and, with ``--demo``, adds the IoT Hub
-entry and a "Demo oven" device through the config-flow API, keeping the device token (shown
-only once) in ``config/.demo_oven_token``. Every step is skipped when already done.
-
-Arguments after ``--`` are a command to exec at the end with ``--token DEMO_OVEN_TOKEN``
-appended (scripts/develop passes the oven simulator), so one PID covers both phases.
+long-lived token of that user in ``config/.dev_token`` and, with ``--demo``, adds through the
+config-flow APIs the IoT Hub entry, a "Demo oven", a "Demo charger" (station 1), the NFC card
+its simulator presents and an energy price, keeping the device tokens (shown only once) in
+``config/.demo_oven_token`` and ``config/.demo_charger_token`` for scripts/develop to start
+the simulators with. Every step is skipped when already done; without ``--demo`` the demo
+devices and card of an earlier run are removed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 import os
 from pathlib import Path
@@ -25,16 +26,57 @@ import aiohttp
 
 USERNAME: Final = "dev"
 PASSWORD: Final = "dev"
-DEMO_OVEN: Final = "Demo oven"
-TOKEN_FILE: Final = ".demo_oven_token"  # in config/: the demo oven's device token
 # Written by scripts/develop for the first start only (see confirm_http_config).
 FIRST_START_HTTP: Final = "packages/first_start_http.yaml"
 STARTUP_TIMEOUT: Final = 900  # seconds; the first start installs the frontend and friends
 ONBOARDING_STEPS: Final = ("user", "core_config", "analytics", "integration")
 # Config entries that onboarding adds on its own and that only work with the internet.
 ONBOARDING_ONLINE_DOMAINS: Final = ("google_translate", "radio_browser")
-# The demo oven's entities shown on the Overview, by entity key.
-FAVORITE_KEYS: Final = ("temperature", "session_state", "start_session", "stop_session")
+# The card the demo charger's simulator presents: the legacy protocol document's example.
+DEMO_CARD_UID: Final = "VIRTUAL-1-A4F2E8"
+DEMO_CARD_USER: Final = "Juan Pérez"
+DEMO_PRICE: Final = 0.25  # per kWh, in Home Assistant's currency
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDevice:
+    """A device of the demo, its token file in config/, its area and Overview favorites."""
+
+    name: str
+    kind: str
+    token_file: str
+    area: str
+    favorites: tuple[str, ...]  # entity keys (the unique ids' suffixes)
+    hint: str
+    station: str | None = None  # a charger's station id
+
+
+DEMO_DEVICES: Final = (
+    DemoDevice(
+        name="Demo oven",
+        kind="oven",
+        token_file=".demo_oven_token",
+        area="Kitchen",
+        favorites=("temperature", "session_state", "start_session", "stop_session"),
+        hint="its Start session button starts a measurement session",
+    ),
+    DemoDevice(
+        name="Demo charger",
+        kind="charger",
+        token_file=".demo_charger_token",
+        area="Garage",
+        favorites=(
+            "charger_state",
+            "power",
+            "session_energy",
+            "lifetime_energy",
+            "start_session",
+            "stop_session",
+        ),
+        hint=f"its simulator presents {DEMO_CARD_USER}'s card and charges now and then",
+        station="1",  # scripts/develop runs the charger simulator with --station 1
+    ),
+)
 
 
 def say(message: str) -> None:
@@ -245,71 +287,115 @@ async def remove_online_only_entries(api: Api) -> None:
         await api.call("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
 
 
-async def demo_oven_token(api: Api, config: Path) -> str:
-    """Add the hub and the demo oven if missing; the oven's token (issued anew if lost)."""
-    token_file = config / TOKEN_FILE
-    if entries := await api.call("GET", "/api/config/config_entries/entry?domain=iot_hub"):
-        entry_id = entries[0]["entry_id"]
-        for _ in range(300):  # HA answers before it has set the entry up; devices get 503
-            if entries[0]["state"] == "loaded":
-                break
-            await asyncio.sleep(0.1)
-            entries = await api.call("GET", "/api/config/config_entries/entry?domain=iot_hub")
-    else:
+async def hub_entry_id(api: Api) -> str:
+    """The IoT Hub entry (added if missing), once it is loaded."""
+    path = "/api/config/config_entries/entry?domain=iot_hub"
+    if not (entries := await api.call("GET", path)):
         flow = await api.call("POST", "/api/config/config_entries/flow", {"handler": "iot_hub"})
         created = await api.call("POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {})
-        entry_id = created["result"]["entry_id"]
         say("Added the IoT Hub integration")
-    subentries = await api.ws({"type": "config_entries/subentries/list", "entry_id": entry_id})
-    oven = next((sub for sub in subentries if sub["title"] == DEMO_OVEN), None)
-    if oven is not None and token_file.exists():
-        return token_file.read_text(encoding="utf-8").strip()
+        return str(created["result"]["entry_id"])
+    for _ in range(300):  # HA answers before it has set the entry up; devices get 503
+        if entries[0]["state"] == "loaded":
+            break
+        await asyncio.sleep(0.1)
+        entries = await api.call("GET", path)
+    return str(entries[0]["entry_id"])
+
+
+async def subentries(api: Api, entry_id: str) -> list[dict[str, Any]]:
+    """The hub's devices and cards."""
+    return list(await api.ws({"type": "config_entries/subentries/list", "entry_id": entry_id}))
+
+
+def form_defaults(step: dict[str, Any]) -> dict[str, Any]:
+    """A form's answer that keeps every field with a default (the current value) as it is."""
+    return {field["name"]: field["default"] for field in step["data_schema"] if "default" in field}
+
+
+async def add_demo_device(api: Api, config: Path, entry_id: str, device: DemoDevice) -> None:
+    """Add a demo device if missing, or issue it a new token if its token file was lost."""
+    token_file = config / device.token_file
+    subs = await subentries(api, entry_id)
+    existing = next((sub for sub in subs if sub["title"] == device.name), None)
+    if existing is not None and token_file.exists():
+        return
     flows = "/api/config/config_entries/subentries/flow"
     start: dict[str, Any] = {"handler": [entry_id, "device"]}
-    if oven is None:
-        answer: dict[str, Any] = {"name": DEMO_OVEN, "kind": "oven"}
-    else:  # the token is shown only once: issue a new one
-        start["subentry_id"] = oven["subentry_id"]
-        answer = {"name": DEMO_OVEN, "rotate_token": True}
-    flow = await api.call("POST", flows, start)
-    step = await api.call("POST", f"{flows}/{flow['flow_id']}", answer)
+    if existing is None:
+        step = await api.call("POST", flows, start)
+        answers: list[dict[str, Any]] = [{"name": device.name, "kind": device.kind}]
+        if device.station is not None:  # a charger asks for its station id next
+            answers.append({"station_id": device.station})
+    else:  # the token is shown only once: issue a new one, keeping the rest of the form
+        step = await api.call("POST", flows, {**start, "subentry_id": existing["subentry_id"]})
+        answers = [{**form_defaults(step), "rotate_token": True}]
+    for answer in answers:
+        step = await api.call("POST", f"{flows}/{step['flow_id']}", answer)
     if step.get("step_id") != "token":
-        raise BootstrapError(f"adding {DEMO_OVEN}: expected the token step, got {step}")
-    token: str = step["description_placeholders"]["token"]
-    await api.call("POST", f"{flows}/{flow['flow_id']}", {})
-    write_secret(token_file, token)
-    if oven is None:
-        say(f"Added the device {DEMO_OVEN}")
-        await show_on_dashboard(api)
+        raise BootstrapError(f"adding {device.name}: expected the token step, got {step}")
+    await api.call("POST", f"{flows}/{step['flow_id']}", {})
+    write_secret(token_file, step["description_placeholders"]["token"])
+    if existing is None:
+        say(f"Added the device {device.name}")
+        await show_on_dashboard(api, device)
     else:
-        say(f"Issued a new token for {DEMO_OVEN} ({token_file.name} was missing)")
-    return token
+        say(f"Issued a new token for {device.name} ({token_file.name} was missing)")
 
 
-async def remove_demo_oven(api: Api, config: Path) -> bool:
-    """Remove the demo oven of an earlier run (``--no-demo`` means a clean instance)."""
+async def add_demo_card(api: Api, entry_id: str) -> None:
+    """Authorise the demo charger's card, unless it is (its uid is the subentry's unique id)."""
+    if any(sub["unique_id"] == DEMO_CARD_UID for sub in await subentries(api, entry_id)):
+        return
+    flows = "/api/config/config_entries/subentries/flow"
+    flow = await api.call("POST", flows, {"handler": [entry_id, "card"]})
+    answer = {"uid": DEMO_CARD_UID, "name": DEMO_CARD_USER}
+    if (await api.call("POST", f"{flows}/{flow['flow_id']}", answer))["type"] != "create_entry":
+        raise BootstrapError(f"cannot authorise the card {DEMO_CARD_UID}")
+    say(f"Authorised the NFC card {DEMO_CARD_UID} of {DEMO_CARD_USER}")
+
+
+async def set_demo_price(api: Api, entry_id: str) -> None:
+    """Set the energy price in the hub's options, unless a price (or price sensor) is set."""
+    flows = "/api/config/config_entries/options/flow"
+    step = await api.call("POST", flows, {"handler": entry_id})
+    current = {  # the optional fields show their current value as a suggestion
+        field["name"]: field.get("description", {}).get("suggested_value")
+        for field in step["data_schema"]
+    }
+    if current["price_per_kwh"] is not None or current["price_entity"]:
+        await api.call("DELETE", f"{flows}/{step['flow_id']}")
+        return
+    answer = {**form_defaults(step), "price_per_kwh": DEMO_PRICE}
+    await api.call("POST", f"{flows}/{step['flow_id']}", answer)
+    say(f"Set the energy price to {DEMO_PRICE} per kWh (IoT Hub's options)")
+
+
+async def remove_demo(api: Api, config: Path) -> bool:
+    """Remove the demo devices and card of an earlier run (``--no-demo``: a clean instance)."""
+    names = {device.name for device in DEMO_DEVICES}
     removed = False
     for entry in await api.call("GET", "/api/config/config_entries/entry?domain=iot_hub"):
-        entry_id = entry["entry_id"]
-        for sub in await api.ws({"type": "config_entries/subentries/list", "entry_id": entry_id}):
-            if sub["title"] == DEMO_OVEN:
+        for sub in await subentries(api, entry["entry_id"]):
+            if sub["title"] in names or sub["unique_id"] == DEMO_CARD_UID:
                 await api.ws(
                     {
                         "type": "config_entries/subentries/delete",
-                        "entry_id": entry_id,
+                        "entry_id": entry["entry_id"],
                         "subentry_id": sub["subentry_id"],
                     }
                 )
                 removed = True
-    (config / TOKEN_FILE).unlink(missing_ok=True)
+    for device in DEMO_DEVICES:
+        (config / device.token_file).unlink(missing_ok=True)
     return removed
 
 
-async def demo_entities(api: Api) -> tuple[str, dict[str, str]]:
-    """The demo oven's device id and its entities' ids by key (they appear right after it)."""
+async def demo_entities(api: Api, name: str) -> tuple[str, dict[str, str]]:
+    """A demo device's id and its entities' ids by key (they appear right after it)."""
     for _ in range(100):
         devices = await api.ws({"type": "config/device_registry/list"})
-        if device_id := next((d["id"] for d in devices if d["name"] == DEMO_OVEN), None):
+        if device_id := next((d["id"] for d in devices if d["name"] == name), None):
             entities = await api.ws({"type": "config/entity_registry/list"})
             keys = {  # unique ids are "<device>_<key>"
                 entity["unique_id"].split("_", 1)[1]: entity["entity_id"]
@@ -319,24 +405,28 @@ async def demo_entities(api: Api) -> tuple[str, dict[str, str]]:
             if keys:
                 return device_id, keys
         await asyncio.sleep(0.1)
-    raise BootstrapError(f"{DEMO_OVEN} has no entities")
+    raise BootstrapError(f"{name} has no entities")
 
 
-async def show_on_dashboard(api: Api) -> None:
-    """Put the new demo oven in the Kitchen and its main entities in the Overview's favorites.
+async def show_on_dashboard(api: Api, device: DemoDevice) -> None:
+    """Put a new demo device in its area and its main entities in the Overview's favorites.
 
     The default dashboard (the "home" strategy) shows favorite entities and areas; a device
     in no area is listed only one click away, under Devices.
     """
-    device_id, keys = await demo_entities(api)
+    device_id, keys = await demo_entities(api, device.name)
     areas = await api.ws({"type": "config/area_registry/list"})
-    if kitchen := next((area["area_id"] for area in areas if area["name"] == "Kitchen"), None):
-        await api.ws(
-            {"type": "config/device_registry/update", "device_id": device_id, "area_id": kitchen}
-        )
+    if not (area_id := next((a["area_id"] for a in areas if a["name"] == device.area), None)):
+        created = await api.ws({"type": "config/area_registry/create", "name": device.area})
+        area_id = created["area_id"]
+    await api.ws(
+        {"type": "config/device_registry/update", "device_id": device_id, "area_id": area_id}
+    )
     home = (await api.ws({"type": "frontend/get_system_data", "key": "home"}))["value"] or {}
     favorites: list[str] = home.get("favorite_entities", [])
-    favorites += [keys[key] for key in FAVORITE_KEYS if key in keys and keys[key] not in favorites]
+    favorites += [
+        keys[key] for key in device.favorites if key in keys and keys[key] not in favorites
+    ]
     await api.ws(
         {
             "type": "frontend/set_system_data",
@@ -346,46 +436,43 @@ async def show_on_dashboard(api: Api) -> None:
     )
 
 
-async def bootstrap(args: argparse.Namespace) -> str | None:
-    """Run every step; the demo oven's token with ``--demo``."""
+async def bootstrap(args: argparse.Namespace) -> None:
+    """Run every step."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         api = Api(session, args.url.rstrip("/"))
         await onboard(api, args.config)
-        token = await demo_oven_token(api, args.config) if args.demo else None
-        if not args.demo and await remove_demo_oven(api, args.config):
-            say(f"Removed the {DEMO_OVEN} of an earlier run (--no-demo)")
+        if args.demo:
+            entry_id = await hub_entry_id(api)
+            await add_demo_card(api, entry_id)
+            await set_demo_price(api, entry_id)
+            for device in DEMO_DEVICES:
+                await add_demo_device(api, args.config, entry_id, device)
+        elif await remove_demo(api, args.config):
+            say("Removed the demo devices and card of an earlier run (--no-demo)")
         say(
             f"Ready: {api.base}  user {USERNAME}, password {PASSWORD}"
             f'  (REST API: curl -H "Authorization: Bearer $(cat {args.config}/.dev_token)"'
             f" {api.base}/api/states)"
         )
-        if token is not None:
-            device_id, _ = await demo_entities(api)
-            say(
-                f"{DEMO_OVEN}: {api.base}/config/devices/device/{device_id}"
-                " (its Start session button starts a measurement session)"
-            )
-        return token
+        for device in DEMO_DEVICES if args.demo else ():
+            device_id, _ = await demo_entities(api, device.name)
+            say(f"{device.name}: {api.base}/config/devices/device/{device_id} ({device.hint})")
 
 
 def main() -> int:
-    """Parse arguments, bootstrap, then exec the command after ``--`` if any."""
+    """Parse arguments and bootstrap."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8123")
     parser.add_argument("--config", type=Path, required=True, help="HA's configuration folder")
-    parser.add_argument("--demo", action="store_true", help="add the demo oven")
-    parser.add_argument("then", nargs="*", help="after --: a command to exec with --token")
+    parser.add_argument("--demo", action="store_true", help="add the demo devices")
     args = parser.parse_args()
     try:
-        token = asyncio.run(bootstrap(args))
+        asyncio.run(bootstrap(args))
     except (BootstrapError, aiohttp.ClientError, TimeoutError) as err:
         say(f"\033[1;31mBootstrap failed:\033[0m {err or type(err).__name__}")
         return 1
-    except KeyboardInterrupt:  # Ctrl-C in the terminal reaches this process too
+    except KeyboardInterrupt:  # run by hand (scripts/develop's Ctrl-C stops it with a TERM)
         return 130
-    if args.then and token is not None:
-        command = [*args.then, "--token", token]
-        os.execv(command[0], command)  # noqa: S606  # our own simulator, no shell
     return 0
 
 
