@@ -32,9 +32,11 @@ from custom_components.iot_hub.const import (
     EVENT_NFC_SCAN,
     SUBENTRY_CARD,
     SUBENTRY_DEVICE,
+    Actor,
     CloseCode,
 )
 from custom_components.iot_hub.hub import Hub, emergency_notification_id
+from custom_components.iot_hub.session_model import ActorRef
 from custom_components.iot_hub.sessions import SessionError
 from custom_components.iot_hub.tokens import hash_token
 
@@ -525,3 +527,25 @@ async def test_rebooted_charger_is_told_its_session(ws_connect: WsConnect) -> No
         "type": "stop",
         "session_id": start["session_id"],
     }
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_charger_that_missed_its_stop_is_told_again(
+    hass: HomeAssistant, ws_connect: WsConnect
+) -> None:
+    """Stopped in HA while the charger was offline: its next metrics get `stop` again."""
+    charger = await _publisher(ws_connect)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    session_id = (await charger.receive_json(timeout=5))["session_id"]
+    await charger.close()
+    hub = _hub(hass)
+    await until(lambda: not hub.devices[CHARGER_ID].connected)
+    hub.stop_session(hub.devices[CHARGER_ID], ActorRef(Actor.USER, None, "Ana"))
+    charger = await _publisher(ws_connect)  # no session to tell it: HA ended it
+    await charger.send_json({"type": "metrics", "session_id": session_id, "w": 7200, "ts": 1})
+    assert await charger.receive_json(timeout=5) == {"type": "stop", "session_id": session_id}
+    assert hub.devices[CHARGER_ID].lifetime_kwh == 0.0
+    # Once per connection: metrics already in flight do not earn more stops.
+    await charger.send_json({"type": "metrics", "session_id": session_id, "w": 7200, "ts": 4})
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    assert (await charger.receive_json(timeout=5))["type"] == "start"

@@ -184,6 +184,15 @@ class ChargerHandler:
         ):
             ts = metrics.ts if metrics.ts is not None else now.timestamp()
             self._hub.meter(device, session.measure, ts, metrics)
+        elif (
+            session is None
+            and metrics.session_id is not None
+            and metrics.session_id not in device.stops_sent
+        ):
+            # The charger charges for a session HA has ended (stopped while it was offline,
+            # say): tell it, once per connection, or it would charge on, unbilled. Not while
+            # another session runs: legacy firmware may not check the id.
+            self._send_stop(device, metrics.session_id)
         self._hub.notify_reading(device)
         if device.clients:
             measure = session.measure if session else None
@@ -212,7 +221,7 @@ class ChargerHandler:
             self._to_device(device, encode_start(session.id, _user_name(session)))
         elif not start:
             last = device.last_session
-            self._to_device(device, encode_stop(last.id if last else None))
+            self._send_stop(device, last.id if last else None)
 
     @callback
     def session_changed(self, device: DeviceRuntime, session: Session) -> None:
@@ -234,10 +243,15 @@ class ChargerHandler:
             )
         self._hub.broadcast(device, frame)
 
+    def _send_stop(self, device: DeviceRuntime, session_id: int | None) -> None:
+        if session_id is not None and device.link is not None:
+            device.stops_sent.add(session_id)
+        self._to_device(device, encode_stop(session_id))
+
     @callback
     def emergency_notice(self, device: DeviceRuntime, session_id: int | None) -> None:
         """Stop the charger at once and alert the dashboards."""
-        self._to_device(device, encode_stop(session_id))
+        self._send_stop(device, session_id)
         self._hub.broadcast(
             device, encode_emergency(station_of(device), session_id, dt_util.utcnow())
         )

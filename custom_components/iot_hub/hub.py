@@ -263,6 +263,7 @@ class Hub:
         else:
             _LOGGER.info("%s is connected (%s)", device.name, link.peer)
         device.link = link
+        device.stops_sent.clear()
         self.sessions.device_returned(device.id)
         self._handlers[device.kind].device_attached(device)
         self._notify(device, Update.CONNECTION)

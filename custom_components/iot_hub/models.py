@@ -35,6 +35,8 @@ class DeviceRuntime:
     station_id: str | None = None  # chargers: the estacionId firmware and dashboards use
     link: Link | None = None
     clients: set[Link] = field(default_factory=set)
+    # Chargers: sessions told to stop on the current connection (emptied on each connect).
+    stops_sent: set[int] = field(default_factory=set)
     temperature: float | None = None  # ovens
     voltage: float | None = None  # chargers: the last metrics
     current: float | None = None

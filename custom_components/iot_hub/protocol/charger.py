@@ -52,7 +52,8 @@ iot_hub additions, not in the seed:
   ``CARD_REJECTED`` (the card is not authorised), ``CHARGER_BUSY`` (a session is already
   running), ``EMERGENCY_ACTIVE`` (the emergency stop must be cleared first),
   ``INVALID_MESSAGE`` (the frame did not decode; the message says why) and
-  ``NO_ACTIVE_SESSION`` (stop or metrics without a running session).
+  ``NO_ACTIVE_SESSION`` (a stop without a running session; metrics of a session that is
+  not running are answered with ``stop`` instead).
 
 Encoders return compact JSON (``separators=(",", ":")``), ASCII-only so every frame is valid
 UTF-8 whatever the strings hold. Numbers that are NaN or infinite are sent as ``null``.
