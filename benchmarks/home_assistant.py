@@ -34,6 +34,8 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.iot_hub.const import (
     CONF_KIND,
+    CONF_PRICE,
+    CONF_STATION_ID,
     CONF_TOKEN_HASH,
     DOMAIN,
     SUBENTRY_DEVICE,
@@ -68,6 +70,25 @@ class BenchOven:
 
 
 @dataclass(frozen=True, slots=True)
+class BenchCharger:
+    """One configured EV charger: its name, device token, station and power sensor."""
+
+    subentry_id: str
+    name: str
+    token: str
+    station: str
+
+    @property
+    def power_entity(self) -> str:
+        """Entity id of its power sensor (HA derives it from the device name)."""
+        return f"sensor.{self.name.lower().replace(' ', '_')}_power"
+
+
+# The energy price of the hub entry when it has chargers (per kWh), so costs are computed.
+BENCH_PRICE = 0.25
+
+
+@dataclass(frozen=True, slots=True)
 class RunningHomeAssistant:
     """What a benchmark needs from the started instance."""
 
@@ -76,6 +97,7 @@ class RunningHomeAssistant:
     ovens: tuple[BenchOven, ...]
     port: int
     access_token: str
+    chargers: tuple[BenchCharger, ...] = ()
 
     @property
     def ws_url(self) -> str:
@@ -96,13 +118,29 @@ def bench_ovens(count: int) -> tuple[BenchOven, ...]:
     )
 
 
-def _hub_entry(ovens: tuple[BenchOven, ...]) -> ConfigEntry:
-    """The hub entry as the config flow would create it, with one subentry per oven."""
+def bench_chargers(count: int) -> tuple[BenchCharger, ...]:
+    """``count`` chargers named "Bench charger 01"... at stations "1"..., with known tokens."""
+    width = max(2, len(str(count)))
+    return tuple(
+        BenchCharger(
+            subentry_id=f"benchcharger{i:0{width}d}",
+            name=f"Bench charger {i:0{width}d}",
+            token=f"bench-charger-token-{i:0{width}d}-0123456789abcdef",
+            station=str(i),
+        )
+        for i in range(1, count + 1)
+    )
+
+
+def _hub_entry(
+    ovens: tuple[BenchOven, ...], chargers: tuple[BenchCharger, ...] = ()
+) -> ConfigEntry:
+    """The hub entry as the config flow would create it, with one subentry per device."""
     return ConfigEntry(
         domain=DOMAIN,
         title="IoT Hub",
         data={},
-        options={},
+        options={CONF_PRICE: BENCH_PRICE} if chargers else {},
         source=SOURCE_USER,
         unique_id=DOMAIN,
         version=1,
@@ -117,11 +155,32 @@ def _hub_entry(ovens: tuple[BenchOven, ...]) -> ConfigEntry:
                 unique_id=None,
             )
             for oven in ovens
+        ]
+        + [
+            ConfigSubentryDataWithId(
+                data=MappingProxyType(
+                    {
+                        CONF_KIND: "charger",
+                        CONF_TOKEN_HASH: hash_token(charger.token),
+                        CONF_STATION_ID: charger.station,
+                    }
+                ),
+                subentry_id=charger.subentry_id,
+                subentry_type=SUBENTRY_DEVICE,
+                title=charger.name,
+                unique_id=None,
+            )
+            for charger in chargers
         ],
     )
 
 
-async def _start(config_dir: Path, ovens: tuple[BenchOven, ...], port: int) -> RunningHomeAssistant:
+async def _start(
+    config_dir: Path,
+    ovens: tuple[BenchOven, ...],
+    port: int,
+    chargers: tuple[BenchCharger, ...] = (),
+) -> RunningHomeAssistant:
     # custom_components/iot_hub is where HA looks for custom integrations; a symlink keeps
     # the benchmark on the repository's code.
     (config_dir / "custom_components").mkdir()
@@ -153,7 +212,7 @@ async def _start(config_dir: Path, ovens: tuple[BenchOven, ...], port: int) -> R
         raise RuntimeError("http did not set up")
     # http starts listening when HA starts (it waits for the frontend or the start event).
     await hass.async_start()
-    entry = _hub_entry(ovens)
+    entry = _hub_entry(ovens, chargers)
     await hass.config_entries.async_add(entry)
     await hass.async_block_till_done()
     if entry.state is not ConfigEntryState.LOADED:
@@ -171,24 +230,28 @@ async def _start(config_dir: Path, ovens: tuple[BenchOven, ...], port: int) -> R
         ovens=ovens,
         port=port,
         access_token=hass.auth.async_create_access_token(refresh_token),
+        chargers=chargers,
     )
 
 
 @asynccontextmanager
 async def running_home_assistant(
-    oven_count: int, *, port: int | None = None
+    oven_count: int, *, port: int | None = None, charger_count: int = 0
 ) -> AsyncIterator[RunningHomeAssistant]:
     """Start Home Assistant with iot_hub and ``oven_count`` ovens; stop it and clean up after.
 
     Args:
         oven_count: How many oven subentries the hub entry gets.
         port: HTTP port on 127.0.0.1; a free ephemeral one when None.
+        charger_count: How many EV-charger subentries it gets (stations "1"...).
 
     Yields:
-        The running instance, its hub entry, ovens, port and an admin access token.
+        The running instance, its hub entry, ovens, chargers, port and an admin access token.
     """
     with tempfile.TemporaryDirectory(prefix="iot_hub_bench_") as tmp:
-        running = await _start(Path(tmp), bench_ovens(oven_count), port or free_port())
+        running = await _start(
+            Path(tmp), bench_ovens(oven_count), port or free_port(), bench_chargers(charger_count)
+        )
         try:
             yield running
         finally:

@@ -296,7 +296,9 @@ class SenderFleet:
                 await reader
                 self.report.close_codes.append(ws.close_code)
 
-        async with aiohttp.ClientSession() as session:
+        # No connection limit: aiohttp's default (100) would hold oven 101 back forever.
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
             tasks = [asyncio.create_task(oven(i, url, session)) for i, url in enumerate(self._urls)]
             waiter = asyncio.create_task(connected_all.wait())
             await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)

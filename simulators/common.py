@@ -7,7 +7,7 @@ what they send.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 import sys
 from typing import Final
@@ -19,6 +19,7 @@ type Printer = Callable[[str], None]
 # Close codes iot_hub uses (docs/protocols.md); the seeds' own codes where they had one.
 CLOSE_MISSING_CREDENTIALS: Final = 4001
 CLOSE_INVALID_TOKEN: Final = 4003
+CLOSE_MISSING_STATION: Final = 4004
 CLOSE_UNKNOWN_DEVICE: Final = 4005
 CLOSE_DEVICE_NOT_CHOSEN: Final = 4006
 CLOSE_REPLACED: Final = 4008
@@ -34,26 +35,37 @@ CLOSE_MEANINGS: Final[dict[int, str]] = {
     1013: "try again later (frames were not read fast enough)",
     CLOSE_MISSING_CREDENTIALS: "missing token",
     CLOSE_INVALID_TOKEN: "invalid token (wrong, rotated or revoked)",
+    CLOSE_MISSING_STATION: "missing estacionId (--station)",
     CLOSE_UNKNOWN_DEVICE: "unknown device",
     CLOSE_DEVICE_NOT_CHOSEN: "several devices: choose one with --device NAME",
     CLOSE_REPLACED: "replaced by a newer connection with the same token",
     CLOSE_DEVICE_REMOVED: "device removed from iot_hub",
 }
 
+# The EV-charger protocol (seed 002, ``role``/``estacionId``) gives some codes its own meaning.
+STATION_CLOSE_MEANINGS: Final[dict[int, str]] = {
+    CLOSE_UNKNOWN_DEVICE: "unknown station (no charger with this estacionId for this token)",
+    CLOSE_DEVICE_NOT_CHOSEN: "missing estacionId (--station)",
+}
 
-def describe_close(code: int | None, reason: str = "") -> str:
+
+def describe_close(
+    code: int | None, reason: str = "", *, meanings: Mapping[int, str] | None = None
+) -> str:
     """A human sentence for a WebSocket close.
 
     Args:
         code: The close code, or None when the socket ended without one.
         reason: The reason text the server sent, if any.
+        meanings: Meanings that replace ``CLOSE_MEANINGS``' for some codes (e.g.
+            ``STATION_CLOSE_MEANINGS``).
 
     Returns:
         For example ``4003 invalid token (wrong, rotated or revoked): "invalid token"``.
     """
     if code is None:
         return "connection closed without a close code"
-    meaning = CLOSE_MEANINGS.get(code, "unknown close code")
+    meaning = (meanings or {}).get(code) or CLOSE_MEANINGS.get(code, "unknown close code")
     return f"{code} {meaning}" + (f': "{reason}"' if reason else "")
 
 

@@ -361,6 +361,8 @@ async def test_charger_reconnects_mid_charge_when_iot_hub_reloads(
     assert charger.last_close == 1001
     assert charger.relay_closed
     assert charger.session_id == session_id
+    # The hub tells a returning charger its running session again: not a new one for it.
+    assert charger.sessions == 1
     (record,) = await _sessions(hass)
     assert (record["id"], record["status"]) == (session_id, "active")
     assert not charger.errors
