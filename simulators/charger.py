@@ -64,9 +64,9 @@ import time
 from typing import Any, Final
 
 import aiohttp
-from yarl import URL
 
 from .common import (
+    CLIENT_HEARTBEAT,
     CLOSE_DEVICE_REMOVED,
     CLOSE_INVALID_TOKEN,
     CLOSE_MISSING_CREDENTIALS,
@@ -74,9 +74,9 @@ from .common import (
     CLOSE_REPLACED,
     CLOSE_UNKNOWN_DEVICE,
     STATION_CLOSE_MEANINGS,
+    CloseError,
+    DeviceSimulator,
     Printer,
-    describe_close,
-    redacted,
     silent,
     timestamped,
     with_credentials,
@@ -107,24 +107,16 @@ TAPER_FLOOR: Final = 0.1  # share of full power the car still draws just before 
 # Integration step of the car model, in device seconds.
 MODEL_STEP: Final = 0.5
 MAX_MODEL_STEPS: Final = 2000
-# A connection that stayed up this long was a real one: the backoff starts over after it.
-STABLE_AFTER: Final = 10.0
-CLIENT_HEARTBEAT: Final = 20.0
-CONNECT_TIMEOUT: Final = 10.0
 # How long to wait for {"type": "connected"} before going on without it.
 GREETING_TIMEOUT: Final = 5.0
 WH_PER_KWH: Final = 1000.0
 SECONDS_PER_HOUR: Final = 3600.0
 
 
-class ChargerRejectedError(Exception):
+class ChargerRejectedError(CloseError):
     """The server closed the connection for a reason a retry cannot fix."""
 
-    def __init__(self, code: int, reason: str) -> None:
-        """Remember the close code and the server's reason."""
-        super().__init__(describe_close(code, reason, meanings=STATION_CLOSE_MEANINGS))
-        self.code = code
-        self.reason = reason
+    meanings = STATION_CLOSE_MEANINGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +235,7 @@ class _Plan:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class ChargerSimulator:
+class ChargerSimulator(DeviceSimulator):
     """One simulated EV charger: connect, scan its card, charge on ``start``, reconnect.
 
     The attributes below are what tests and benchmarks look at; they are only changed from
@@ -269,6 +261,11 @@ class ChargerSimulator:
         energy_kwh: The charger's own cumulative energy meter.
         session_kwh: Energy delivered in the current (or last) session, by its own meter.
     """
+
+    _kind = "charger"
+    _worker_name = "driver"
+    _fatal_close_codes = FATAL_CLOSE_CODES
+    _rejected_error = ChargerRejectedError
 
     def __init__(
         self,
@@ -341,8 +338,14 @@ class ChargerSimulator:
             raise ValueError("emergency_after must not be negative")
         if not 0.0 <= start_soc < 1.0:
             raise ValueError("start_soc must be in [0, 1)")
-        self._url, self._headers = with_credentials(
-            url, token, bearer=bearer, role="publisher", estacionId=station
+        super().__init__(
+            *with_credentials(url, token, bearer=bearer, role="publisher", estacionId=station),
+            session=session,
+            reconnect=reconnect,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            heartbeat=heartbeat,
+            log=log,
         )
         self._station = station
         self._card = card
@@ -362,12 +365,6 @@ class ChargerSimulator:
         self._start_soc = start_soc
         self._clock_start = clock_start
         self._clock_origin: tuple[float, float] | None = None  # (device time, loop time)
-        self._session = session
-        self._reconnect = reconnect
-        self._initial_backoff = initial_backoff
-        self._max_backoff = max_backoff
-        self._heartbeat = heartbeat
-        self._log = log
         self._log_metrics = log_metrics
         self._rng = random.Random(seed)
         self._car = CarModel(power_w, self._battery_kwh, start_soc)
@@ -375,8 +372,6 @@ class ChargerSimulator:
         self._charge_started_ts = 0.0
         self._plan = _Plan()
         self._next_tick = 0.0
-        self._close_reason = ""
-        self._stopping = asyncio.Event()
         self.relay_closed = False
         self.session_id: int | None = None
         self.last_session_id: int | None = None
@@ -389,17 +384,9 @@ class ChargerSimulator:
         self.stops_pressed = 0
         self.emergencies_sent = 0
         self.errors: list[ServerError] = []
-        self.connections = 0
-        self.connected = asyncio.Event()
         self.greeted = asyncio.Event()
-        self.last_close: int | None = None
         self.energy_kwh = counter_start_kwh
         self.session_kwh = 0.0
-
-    @property
-    def url(self) -> URL:
-        """The URL connected to (with the token when it travels in the query)."""
-        return self._url
 
     @property
     def soc(self) -> float:
@@ -420,10 +407,6 @@ class ChargerSimulator:
         device_origin, loop_origin = self._clock_origin
         return device_origin + (now - loop_origin) * self._scale
 
-    def stop(self) -> None:
-        """Ask ``run()`` to close the connection and return."""
-        self._stopping.set()
-
     async def run(self) -> None:
         """Connect and serve until ``stop()``; reconnect with backoff after drops.
 
@@ -434,100 +417,12 @@ class ChargerSimulator:
         self.device_time()  # the device clock starts now
         if self._card is not None and not self._scan_on_start and self._scan_every:
             self._plan.scan_at = self.device_time() + self._scan_every
-        session = self._session or aiohttp.ClientSession()
-        try:
-            await self._run(session)
-        finally:
-            if self._session is None:
-                await session.close()
+        await super().run()
 
-    async def _run(self, session: aiohttp.ClientSession) -> None:
-        backoff = self._initial_backoff
-        while not self._stopping.is_set():
-            up_since = time.monotonic()
-            try:
-                await self._connect_and_serve(session)
-            except (aiohttp.WSServerHandshakeError, aiohttp.ClientResponseError) as err:
-                # 404 while HA starts, 503 while iot_hub is not loaded, 403 when HA banned
-                # this address: all can change, so keep trying.
-                self._log(f"Server refused the WebSocket: HTTP {err.status} {err.message}")
-            except (aiohttp.ClientError, OSError, TimeoutError) as err:
-                self._log(f"Cannot reach {redacted(self._url)}: {err or type(err).__name__}")
-            if self._stopping.is_set() or not self._reconnect:
-                return
-            if time.monotonic() - up_since >= STABLE_AFTER:
-                backoff = self._initial_backoff
-            # Jitter, so a fleet of chargers does not reconnect in lockstep after a restart.
-            delay = backoff * random.uniform(0.8, 1.2)
-            self._log(f"Reconnecting in {delay:.1f} s")
-            try:
-                async with asyncio.timeout(delay):
-                    await self._stopping.wait()
-            except TimeoutError:
-                pass
-            backoff = min(backoff * 2, self._max_backoff)
-
-    async def _connect_and_serve(self, session: aiohttp.ClientSession) -> None:
-        self._log(f"Connecting to {redacted(self._url)}")
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            ws = await session.ws_connect(
-                self._url,
-                headers=self._headers,
-                heartbeat=self._heartbeat,
-                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
-            )
-        async with ws:
-            self.connections += 1
-            self.greeted.clear()
-            self.connected.set()
-            try:
-                await self._serve(ws)
-            finally:
-                self.connected.clear()
-        self.last_close = ws.close_code
-        reason = self._close_reason
-        if self._stopping.is_set():
-            self._log("Disconnected")
-            return
-        self._log(
-            "Connection closed: "
-            + describe_close(ws.close_code, reason, meanings=STATION_CLOSE_MEANINGS)
-        )
-        if ws.close_code in FATAL_CLOSE_CODES:
-            raise ChargerRejectedError(ws.close_code or 0, reason)
-
-    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        driver = asyncio.create_task(self._drive(ws), name="charger simulator driver")
-        stop_waiter = asyncio.create_task(self._stopping.wait(), name="charger simulator stop")
-        reader = asyncio.create_task(self._read_frames(ws), name="charger simulator reader")
-        try:
-            await asyncio.wait({reader, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            driver.cancel()
-            stop_waiter.cancel()
-            if not reader.done():
-                await ws.close()
-            await asyncio.gather(driver, stop_waiter, reader, return_exceptions=True)
+    def _on_connect(self) -> None:
+        self.greeted.clear()
 
     # -- receiving --------------------------------------------------------------------------
-
-    async def _read_frames(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self._close_reason = ""
-        while True:
-            # receive() rather than ``async for``: the CLOSE message carries the reason.
-            msg = await ws.receive()
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                self._on_text(msg.data)
-            elif msg.type is aiohttp.WSMsgType.BINARY:
-                self._log(f"Ignoring a binary frame of {len(msg.data)} bytes")
-            elif msg.type is aiohttp.WSMsgType.CLOSE:
-                self._close_reason = str(msg.extra or "")
-                return
-            elif msg.type is aiohttp.WSMsgType.ERROR:
-                self._log(f"WebSocket error: {ws.exception()}")
-                return
-            else:  # CLOSING, CLOSED: the socket is done
-                return
 
     def _on_text(self, text: str) -> None:
         try:
@@ -646,7 +541,7 @@ class ChargerSimulator:
             )
         return True
 
-    async def _drive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _work(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """The single writer of the connection: metrics on the beat, and what the plan says."""
         try:
             async with asyncio.timeout(GREETING_TIMEOUT):
@@ -860,7 +755,7 @@ async def async_main(argv: Sequence[str] | None = None, *, log: Printer | None =
     return 0
 
 
-def _advice(code: int, station: str) -> str:
+def _advice(code: int | None, station: str) -> str:
     if code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
         return (
             "Check --token: it is the device token shown when the charger was added "

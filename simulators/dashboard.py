@@ -29,25 +29,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 import json
 import sys
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 
 import aiohttp
-from yarl import URL
 
 from .common import (
     STATION_CLOSE_MEANINGS,
+    CloseError,
     Printer,
-    describe_close,
+    WsClient,
     redacted,
     timestamped,
+    watch_frames,
     with_credentials,
 )
 
 type DashboardCommand = Literal["start", "stop"]
 
 DEFAULT_WAIT: Final = 5.0
-CONNECT_TIMEOUT: Final = 10.0
 
 EXIT_OK: Final = 0
 EXIT_ERROR_FRAME: Final = 1
@@ -60,14 +59,10 @@ EXPECTED_NOTICE: Final[dict[DashboardCommand, str]] = {
 }
 
 
-class ServerClosedError(Exception):
+class ServerClosedError(CloseError):
     """The server closed the dashboard's connection."""
 
-    def __init__(self, code: int | None, reason: str) -> None:
-        """Remember the close code and the server's reason."""
-        super().__init__(describe_close(code, reason, meanings=STATION_CLOSE_MEANINGS))
-        self.code = code
-        self.reason = reason
+    meanings = STATION_CLOSE_MEANINGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +137,10 @@ def describe(frame: Frame) -> str | None:
     return None
 
 
-class DashboardClient:
+class DashboardClient(WsClient[Frame]):
     """One dashboard connection: subscribe to a station, send commands, receive frames.
+
+    Connecting subscribes: the server answers with ``subscribed`` and ``init``.
 
     Use as an async context manager::
 
@@ -152,6 +149,8 @@ class DashboardClient:
             async with asyncio.timeout(5):
                 frame = await dashboard.receive()
     """
+
+    closed_error = ServerClosedError
 
     def __init__(
         self,
@@ -171,34 +170,13 @@ class DashboardClient:
             bearer: Send the token as ``Authorization: Bearer`` instead of ``?token=``.
             session: An aiohttp session to use (and leave open); one is made otherwise.
         """
-        self._url, self._headers = with_credentials(
-            url, token, bearer=bearer, role="client", estacionId=station
+        super().__init__(
+            *with_credentials(url, token, bearer=bearer, role="client", estacionId=station),
+            session=session,
         )
-        self._session = session
-        self._own_session: aiohttp.ClientSession | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
 
-    @property
-    def url(self) -> URL:
-        """The URL connected to (with the token when it travels in the query)."""
-        return self._url
-
-    async def connect(self) -> None:
-        """Open the WebSocket (the server answers with ``subscribed`` and ``init``).
-
-        Raises:
-            aiohttp.ClientError: The server could not be reached or refused the upgrade.
-            TimeoutError: The server did not answer in time.
-        """
-        session = self._session
-        if session is None:
-            session = self._own_session = aiohttp.ClientSession()
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                self._ws = await session.ws_connect(self._url, headers=self._headers)
-        except BaseException:
-            await self.close()
-            raise
+    def _parse(self, raw: str) -> Frame:
+        return parse_frame(raw)
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send one JSON frame.
@@ -206,11 +184,7 @@ class DashboardClient:
         Raises:
             ServerClosedError: The connection is already closed.
         """
-        ws = self._require_ws()
-        try:
-            await ws.send_str(json.dumps(frame, ensure_ascii=False))
-        except (ConnectionError, RuntimeError) as err:
-            raise ServerClosedError(ws.close_code, "") from err
+        await self._send_str(json.dumps(frame, ensure_ascii=False))
 
     async def send_stop(self) -> None:
         """``{"type": "stop"}``: stop the station's session (the seed's dashboard STOP)."""
@@ -231,50 +205,6 @@ class DashboardClient:
         if nfc_uid is not None:
             frame["nfc_uid"] = nfc_uid
         await self.send(frame)
-
-    async def receive(self) -> Frame:
-        """The next text frame from the server (wrap in ``asyncio.timeout`` to bound it).
-
-        Raises:
-            ServerClosedError: The server closed the connection (or it broke).
-        """
-        ws = self._require_ws()
-        while True:
-            msg = await ws.receive()
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                return parse_frame(msg.data)
-            if msg.type is aiohttp.WSMsgType.BINARY:
-                continue  # the protocol has none; not worth stopping for
-            if msg.type is aiohttp.WSMsgType.CLOSE:
-                raise ServerClosedError(msg.data, str(msg.extra or ""))
-            raise ServerClosedError(ws.close_code, "")
-
-    async def close(self) -> None:
-        """Close the WebSocket (and the session made for it)."""
-        if self._ws is not None:
-            await self._ws.close()
-        if self._own_session is not None:
-            await self._own_session.close()
-            self._own_session = None
-
-    def _require_ws(self) -> aiohttp.ClientWebSocketResponse:
-        if self._ws is None:
-            raise RuntimeError("connect() first")
-        return self._ws
-
-    async def __aenter__(self) -> Self:
-        """Connect."""
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close."""
-        await self.close()
 
 
 async def run_command(
@@ -347,29 +277,7 @@ async def watch(
     Returns:
         ``EXIT_OK`` when stopped, ``EXIT_CONNECTION`` when the server closed.
     """
-    stop = stop or asyncio.Event()
-    stopper = asyncio.create_task(stop.wait())
-    receiver: asyncio.Task[Frame] | None = None
-    try:
-        while True:
-            receiver = asyncio.create_task(dashboard.receive())
-            done, _ = await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver not in done:
-                return EXIT_OK
-            try:
-                frame = receiver.result()
-            except ServerClosedError as closed:
-                err(f"Connection closed: {closed}")
-                return EXIT_CONNECTION
-            out(frame.raw)
-            if (note := describe(frame)) is not None:
-                err(note)
-    finally:
-        # Also on Ctrl-C (cancellation): a receiver left behind would outlive the socket.
-        pending = [task for task in (stopper, receiver) if task is not None]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+    return await watch_frames(dashboard, describe, out=out, err=err, stop=stop)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,19 +27,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 import json
 import sys
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 
 import aiohttp
-from yarl import URL
 
-from .common import Printer, describe_close, redacted, timestamped, with_credentials
+from .common import (
+    CloseError,
+    Printer,
+    WsClient,
+    redacted,
+    timestamped,
+    watch_frames,
+    with_credentials,
+)
 
 type AppCommand = Literal["START", "STOP"]
 
 IDENTIFY_FRAME: Final = json.dumps({"type": "mobile_app"})
 DEFAULT_WAIT: Final = 2.0
-CONNECT_TIMEOUT: Final = 10.0
 
 EXIT_OK: Final = 0
 EXIT_ERROR_FRAME: Final = 1
@@ -49,14 +54,8 @@ EXIT_CONNECTION: Final = 3  # 2 is argparse's usage error
 EXPECTED_STATUS: Final[dict[AppCommand, str]] = {"START": "active", "STOP": "stopped"}
 
 
-class ServerClosedError(Exception):
+class ServerClosedError(CloseError):
     """The server closed the app's connection."""
-
-    def __init__(self, code: int | None, reason: str) -> None:
-        """Remember the close code and the server's reason."""
-        super().__init__(describe_close(code, reason))
-        self.code = code
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +96,8 @@ def parse_frame(raw: str) -> Frame:
     return Frame(raw, data if isinstance(data, dict) else None)
 
 
-class MobileAppClient:
-    """One app connection: identify, send commands, receive frames.
+class MobileAppClient(WsClient[Frame]):
+    """One app connection: identify, send commands, receive frames (``receive()``).
 
     Use as an async context manager::
 
@@ -107,6 +106,8 @@ class MobileAppClient:
             async with asyncio.timeout(5):
                 frame = await app.receive()
     """
+
+    closed_error = ServerClosedError
 
     def __init__(
         self,
@@ -128,35 +129,18 @@ class MobileAppClient:
             identify: Send ``{"type": "mobile_app"}`` first, as the seed's app did.
             session: An aiohttp session to use (and leave open); one is made otherwise.
         """
-        self._url, self._headers = with_credentials(url, token, bearer=bearer, device=device)
+        super().__init__(
+            *with_credentials(url, token, bearer=bearer, device=device), session=session
+        )
         self._identify = identify
-        self._session = session
-        self._own_session: aiohttp.ClientSession | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
 
-    @property
-    def url(self) -> URL:
-        """The URL connected to (with the token when it travels in the query)."""
-        return self._url
+    async def _greet(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Identify as the mobile app (``connect()`` and ``async with`` do this)."""
+        if self._identify:
+            await ws.send_str(IDENTIFY_FRAME)
 
-    async def connect(self) -> None:
-        """Open the WebSocket and identify as the mobile app.
-
-        Raises:
-            aiohttp.ClientError: The server could not be reached or refused the upgrade.
-            TimeoutError: The server did not answer in time.
-        """
-        session = self._session
-        if session is None:
-            session = self._own_session = aiohttp.ClientSession()
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                self._ws = await session.ws_connect(self._url, headers=self._headers)
-            if self._identify:
-                await self._ws.send_str(IDENTIFY_FRAME)
-        except BaseException:
-            await self.close()
-            raise
+    def _parse(self, raw: str) -> Frame:
+        return parse_frame(raw)
 
     async def send_command(self, command: AppCommand) -> None:
         """Send ``{"command": "START"}`` or ``{"command": "STOP"}``.
@@ -164,55 +148,7 @@ class MobileAppClient:
         Raises:
             ServerClosedError: The connection is already closed.
         """
-        ws = self._require_ws()
-        try:
-            await ws.send_str(json.dumps({"command": command}))
-        except (ConnectionError, RuntimeError) as err:
-            raise ServerClosedError(ws.close_code, "") from err
-
-    async def receive(self) -> Frame:
-        """The next text frame from the server (wrap in ``asyncio.timeout`` to bound it).
-
-        Raises:
-            ServerClosedError: The server closed the connection (or it broke).
-        """
-        ws = self._require_ws()
-        while True:
-            msg = await ws.receive()
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                return parse_frame(msg.data)
-            if msg.type is aiohttp.WSMsgType.BINARY:
-                continue  # the protocol has none; not worth stopping for
-            if msg.type is aiohttp.WSMsgType.CLOSE:
-                raise ServerClosedError(msg.data, str(msg.extra or ""))
-            raise ServerClosedError(ws.close_code, "")
-
-    async def close(self) -> None:
-        """Close the WebSocket (and the session made for it)."""
-        if self._ws is not None:
-            await self._ws.close()
-        if self._own_session is not None:
-            await self._own_session.close()
-            self._own_session = None
-
-    def _require_ws(self) -> aiohttp.ClientWebSocketResponse:
-        if self._ws is None:
-            raise RuntimeError("connect() first")
-        return self._ws
-
-    async def __aenter__(self) -> Self:
-        """Connect and identify."""
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close."""
-        await self.close()
+        await self._send_str(json.dumps({"command": command}))
 
 
 async def run_command(
@@ -256,6 +192,10 @@ async def run_command(
         return EXIT_OK
 
 
+def _error_note(frame: Frame) -> str | None:
+    return None if frame.error is None else f"Error from the server: {frame.error}"
+
+
 async def watch(
     app: MobileAppClient,
     *,
@@ -277,29 +217,7 @@ async def watch(
     Returns:
         ``EXIT_OK`` when stopped, ``EXIT_CONNECTION`` when the server closed.
     """
-    stop = stop or asyncio.Event()
-    stopper = asyncio.create_task(stop.wait())
-    receiver: asyncio.Task[Frame] | None = None
-    try:
-        while True:
-            receiver = asyncio.create_task(app.receive())
-            done, _ = await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver not in done:
-                return EXIT_OK
-            try:
-                frame = receiver.result()
-            except ServerClosedError as closed:
-                err(f"Connection closed: {closed}")
-                return EXIT_CONNECTION
-            out(frame.raw)
-            if (error := frame.error) is not None:
-                err(f"Error from the server: {error}")
-    finally:
-        # Also on Ctrl-C (cancellation): a receiver left behind would outlive the socket.
-        pending = [task for task in (stopper, receiver) if task is not None]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+    return await watch_frames(app, _error_note, out=out, err=err, stop=stop)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,16 +43,16 @@ import time
 from typing import Final, Literal
 
 import aiohttp
-from yarl import URL
 
 from .common import (
+    CLIENT_HEARTBEAT,
     CLOSE_DEVICE_REMOVED,
     CLOSE_INVALID_TOKEN,
     CLOSE_MISSING_CREDENTIALS,
     CLOSE_REPLACED,
+    CloseError,
+    DeviceSimulator,
     Printer,
-    describe_close,
-    redacted,
     silent,
     timestamped,
     with_credentials,
@@ -71,22 +71,10 @@ FATAL_CLOSE_CODES: Final = frozenset(
 DEFAULT_INTERVAL: Final = 1.0
 DEFAULT_START_TEMP: Final = 22.0
 DEFAULT_SETPOINT: Final = 200.0
-# A connection that stayed up this long was a real one: the backoff starts over after it.
-STABLE_AFTER: Final = 10.0
-# Client-side pings: a server that vanished without closing (power cut, Wi-Fi gone) is
-# noticed within about this long, as the ESP32 websocket libraries' heartbeat does.
-CLIENT_HEARTBEAT: Final = 20.0
-CONNECT_TIMEOUT: Final = 10.0
 
 
-class OvenRejectedError(Exception):
+class OvenRejectedError(CloseError):
     """The server closed the connection for a reason a retry cannot fix."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        """Remember the close code and the server's reason."""
-        super().__init__(describe_close(code, reason))
-        self.code = code
-        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -130,7 +118,7 @@ class ThermalModel:
         return round(self.temperature + self.rng.gauss(0.0, self.noise), 1)
 
 
-class OvenSimulator:
+class OvenSimulator(DeviceSimulator):
     """One simulated oven: connect, identify, stream readings, obey START/STOP, reconnect.
 
     The attributes below are what tests and benchmarks look at; they are only changed from
@@ -146,6 +134,11 @@ class OvenSimulator:
         connected: Set while a connection is up.
         last_close: The close code of the last connection that ended, if any.
     """
+
+    _kind = "oven"
+    _worker_name = "sender"
+    _fatal_close_codes = FATAL_CLOSE_CODES
+    _rejected_error = OvenRejectedError
 
     def __init__(
         self,
@@ -188,41 +181,29 @@ class OvenSimulator:
         """
         if interval <= 0:
             raise ValueError("interval must be positive")
-        self._url, self._headers = with_credentials(url, token, bearer=bearer)
+        super().__init__(
+            *with_credentials(url, token, bearer=bearer),
+            session=session,
+            reconnect=reconnect,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            heartbeat=heartbeat,
+            log=log,
+        )
         self._interval = interval
         self._identify = identify
-        self._session = session
-        self._reconnect = reconnect
-        self._initial_backoff = initial_backoff
-        self._max_backoff = max_backoff
-        self._heartbeat = heartbeat
-        self._log = log
         self._log_readings = log_readings
         self._model = ThermalModel(ambient=start_temp, setpoint=setpoint, rng=random.Random(seed))
         self._model_time: float | None = None
-        self._close_reason = ""
-        self._stopping = asyncio.Event()
         self.measuring = False
         self.readings_sent = 0
         self.commands: list[OvenCommand] = []
         self.errors: list[str] = []
-        self.connections = 0
-        self.connected = asyncio.Event()
-        self.last_close: int | None = None
-
-    @property
-    def url(self) -> URL:
-        """The URL connected to (with the token when it travels in the query)."""
-        return self._url
 
     @property
     def temperature(self) -> float:
         """The oven's true temperature now (without probe noise)."""
         return self._model.temperature
-
-    def stop(self) -> None:
-        """Ask ``run()`` to close the connection and return."""
-        self._stopping.set()
 
     async def run(self) -> None:
         """Connect and stream until ``stop()``; reconnect with backoff after drops.
@@ -230,96 +211,10 @@ class OvenSimulator:
         Raises:
             OvenRejectedError: The server refused the oven for good (4001, 4003, 4008, 4010).
         """
-        session = self._session or aiohttp.ClientSession()
-        try:
-            await self._run(session)
-        finally:
-            if self._session is None:
-                await session.close()
+        await super().run()
 
-    async def _run(self, session: aiohttp.ClientSession) -> None:
-        backoff = self._initial_backoff
-        while not self._stopping.is_set():
-            up_since = time.monotonic()
-            try:
-                await self._connect_and_serve(session)
-            except (aiohttp.WSServerHandshakeError, aiohttp.ClientResponseError) as err:
-                # 404 while HA starts (view not registered yet), 503 while iot_hub is not
-                # loaded, 403 when HA banned this address: all can change, so keep trying.
-                self._log(f"Server refused the WebSocket: HTTP {err.status} {err.message}")
-            except (aiohttp.ClientError, OSError, TimeoutError) as err:
-                self._log(f"Cannot reach {redacted(self._url)}: {err or type(err).__name__}")
-            if self._stopping.is_set() or not self._reconnect:
-                return
-            if time.monotonic() - up_since >= STABLE_AFTER:
-                backoff = self._initial_backoff
-            # Jitter, so a fleet of ovens does not reconnect in lockstep after a restart.
-            delay = backoff * random.uniform(0.8, 1.2)
-            self._log(f"Reconnecting in {delay:.1f} s")
-            try:
-                async with asyncio.timeout(delay):
-                    await self._stopping.wait()
-            except TimeoutError:
-                pass
-            backoff = min(backoff * 2, self._max_backoff)
-
-    async def _connect_and_serve(self, session: aiohttp.ClientSession) -> None:
-        self._log(f"Connecting to {redacted(self._url)}")
-        # The session's own timeout is 5 minutes; a device should retry much sooner.
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            ws = await session.ws_connect(
-                self._url,
-                headers=self._headers,
-                heartbeat=self._heartbeat,
-                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
-            )
-        async with ws:
-            self.connections += 1
-            self.connected.set()
-            try:
-                await self._serve(ws)
-            finally:
-                self.connected.clear()
-        self.last_close = ws.close_code
-        reason = self._close_reason
-        if self._stopping.is_set():
-            self._log("Disconnected")
-            return
-        self._log(f"Connection closed: {describe_close(ws.close_code, reason)}")
-        if ws.close_code in FATAL_CLOSE_CODES:
-            raise OvenRejectedError(ws.close_code or 0, reason)
-
-    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def _on_connect(self) -> None:
         self._log("Connected")
-        sender = asyncio.create_task(self._send_readings(ws), name="oven simulator sender")
-        stop_waiter = asyncio.create_task(self._stopping.wait(), name="oven simulator stop")
-        reader = asyncio.create_task(self._read_frames(ws), name="oven simulator reader")
-        try:
-            await asyncio.wait({reader, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sender.cancel()
-            stop_waiter.cancel()
-            if not reader.done():
-                await ws.close()
-            await asyncio.gather(sender, stop_waiter, reader, return_exceptions=True)
-
-    async def _read_frames(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self._close_reason = ""
-        while True:
-            # receive() rather than ``async for``: the CLOSE message carries the reason.
-            msg = await ws.receive()
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                self._on_text(msg.data)
-            elif msg.type is aiohttp.WSMsgType.BINARY:
-                self._log(f"Ignoring a binary frame of {len(msg.data)} bytes")
-            elif msg.type is aiohttp.WSMsgType.CLOSE:
-                self._close_reason = str(msg.extra or "")
-                return
-            elif msg.type is aiohttp.WSMsgType.ERROR:
-                self._log(f"WebSocket error: {ws.exception()}")
-                return
-            else:  # CLOSING, CLOSED: the socket is done
-                return
 
     def _on_text(self, text: str) -> None:
         # The seed sends exactly "START"/"STOP"; tolerate case and whitespace like firmware
@@ -354,7 +249,8 @@ class OvenSimulator:
         self._model_time = now
         return self._model.advance(elapsed, heating=self.measuring)
 
-    async def _send_readings(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _work(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """The sender: identify, then a reading on every beat."""
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         try:
