@@ -2,5 +2,6 @@
 
 ``python -m benchmarks.ovens`` drives simulated ovens through HA's HTTP server and compares
 what iot_hub achieves with two baselines measured in the same run: bare Home Assistant state
-writes, and a plain aiohttp WebSocket server receiving the same load.
+writes, and a plain aiohttp WebSocket server receiving the same load; ``python -m
+benchmarks.chargers`` does the same for EV chargers. What both share is in ``benchmarks.common``.
 """

@@ -8,7 +8,7 @@ Nothing is mocked: the registries, the Store, the auth manager and the HTTP serv
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,8 +28,10 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigSubentryDataWithId,
 )
+from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 
 from custom_components.iot_hub.const import (
@@ -256,3 +258,45 @@ async def running_home_assistant(
             yield running
         finally:
             await running.hass.async_stop()
+
+
+def device_ids(ha: RunningHomeAssistant, devices: Iterable[BenchOven | BenchCharger]) -> list[str]:
+    """The device-registry ids of ``devices`` (ovens or chargers of the hub entry)."""
+    registry = dr.async_get(ha.hass)
+    ids = []
+    for device in devices:
+        entry = registry.async_get_device_by_identifier(
+            (DOMAIN, device.subentry_id), ha.entry.entry_id
+        )
+        assert entry is not None
+        ids.append(entry.id)
+    return ids
+
+
+async def start_sessions(hass: HomeAssistant, ids: Sequence[str]) -> None:
+    """Start a session on each device (``iot_hub.start_session``, as from the UI)."""
+    for device_id in ids:
+        await hass.services.async_call(
+            DOMAIN, "start_session", {ATTR_DEVICE_ID: device_id}, blocking=True
+        )
+
+
+async def stop_sessions(hass: HomeAssistant, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Stop each device's session, then the summaries ``iot_hub.get_sessions`` reports."""
+    for device_id in ids:
+        await hass.services.async_call(
+            DOMAIN, "stop_session", {ATTR_DEVICE_ID: device_id}, blocking=True
+        )
+    response = await hass.services.async_call(
+        DOMAIN, "get_sessions", {"limit": 10000}, blocking=True, return_response=True
+    )
+    assert response is not None
+    records = response["sessions"]
+    assert isinstance(records, list)
+    summaries = []
+    for record in records:
+        assert isinstance(record, dict)
+        summary = record["summary"]
+        assert isinstance(summary, dict)
+        summaries.append(summary)
+    return summaries

@@ -1,0 +1,662 @@
+"""What the load benchmarks share: the sender fleet, the measurement and its baselines, the report.
+
+``benchmarks.ovens`` and ``benchmarks.chargers`` differ in the frames their devices send and in
+how a delivered frame is recognised; everything else is here: the lean senders on their own
+event loop in a thread (``SenderFleet``, subclassed per device kind), the matching of delivered
+values to send times (``Collector``), one load phase (``measure_load``), the raw-aiohttp and
+bare-HA baselines, the report's common lines and the command line's common arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+import concurrent.futures
+import contextlib
+from dataclasses import dataclass, field
+import logging
+import math
+import os
+import platform
+import resource
+import sys
+import time
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from homeassistant import const as ha_const
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_component import EntityComponent
+
+from custom_components.iot_hub.transport.limits import INBOUND_RATE
+
+from .home_assistant import free_port
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_RATE: Final = 10.0
+DEFAULT_SECONDS: Final = 10.0
+DEFAULT_BARE_SECONDS: Final = 1.5
+# After the last frame: how long in-flight frames get to arrive before the count is final.
+SETTLE_TIMEOUT: Final = 5.0
+CONNECT_TIMEOUT: Final = 30.0
+
+# Hooks a load phase's deliveries into a server; returns the undo.
+Install = Callable[["Collector"], Callable[[], None]]
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values (NaN when there are none)."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def thread_cpu_seconds() -> float:
+    """CPU time (user + system) of the calling thread."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(slots=True)
+class Collector:
+    """Matches each delivered value to its send time; written by both threads.
+
+    A frame's value is its sequence number / 10 (plus a fixed offset the caller removes). The
+    sender thread writes ``sent_at[device][seq]`` just before sending the frame and the HA loop
+    reads that slot only after the frame arrived, so they never race for a slot.
+    """
+
+    devices: int
+    per_device: int
+    sent_at: list[list[float]] = field(init=False)
+    latencies: list[float] = field(default_factory=list)
+    sent: int = 0  # written by the sender thread only
+    delivered: int = 0
+    unmatched: int = 0
+    last_delivery: float = math.nan
+    # Set (on the HA loop) once ``delivered`` reaches ``expected``.
+    expected: float = math.inf
+    all_delivered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        """Preallocate the send-time table."""
+        self.sent_at = [[math.nan] * self.per_device for _ in range(self.devices)]
+
+    def deliver(self, device: int, value: float) -> None:
+        """Value ``value`` (sequence number / 10) of device ``device`` arrived now (HA loop)."""
+        now = time.perf_counter()
+        seq = round(value * 10)
+        if not 0 <= seq < self.per_device or math.isnan(sent := self.sent_at[device][seq]):
+            self.unmatched += 1
+            return
+        self.delivered += 1
+        self.latencies.append(now - sent)
+        self.last_delivery = now
+        if self.delivered >= self.expected:
+            self.all_delivered.set()
+
+    def expect(self, count: int) -> None:
+        """No more frames will be sent than ``count``."""
+        self.expected = count
+        if self.delivered >= count:
+            self.all_delivered.set()
+
+    @property
+    def first_sent(self) -> float:
+        """When the first frame went out."""
+        return min((row[0] for row in self.sent_at if not math.isnan(row[0])), default=math.nan)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One measured path."""
+
+    name: str
+    sent: int
+    delivered: int
+    seconds: float  # the measured window
+    latencies: tuple[float, ...]  # sorted, seconds
+    cpu_seconds: float  # HA loop thread, within the window
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        """Delivered frames (or state writes) per second."""
+        return self.delivered / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def p50(self) -> float:
+        """Median latency in seconds."""
+        return percentile(self.latencies, 0.50)
+
+    @property
+    def p99(self) -> float:
+        """99th percentile latency in seconds."""
+        return percentile(self.latencies, 0.99)
+
+    @property
+    def cpu_per_item(self) -> float:
+        """HA loop-thread CPU seconds per delivered frame."""
+        return self.cpu_seconds / self.delivered if self.delivered else math.nan
+
+    @property
+    def busy(self) -> float:
+        """Share of one core the HA loop thread used during the window."""
+        return self.cpu_seconds / self.seconds if self.seconds > 0 else math.nan
+
+
+@dataclass(slots=True)
+class SenderReport:
+    """What the sender thread saw besides its own frames going out."""
+
+    commands: int = 0  # session commands (sessions started by the benchmark)
+    error_frames: list[str] = field(default_factory=list)
+    send_failures: list[str] = field(default_factory=list)
+    close_codes: list[int | None] = field(default_factory=list)
+
+
+class SenderFleet:
+    """N lean devices on their own event loop in a thread: connect, then send on cue.
+
+    Lean on purpose: the simulators' models and printing would add noise, so these send
+    exactly the seed's frames on a fixed schedule. The two loops signal each other with
+    ``call_soon_threadsafe`` only, so nothing polls on HA's loop while it is measured.
+    Subclasses say what a device sends (``_frame``), how it announces itself (``_hello``) and
+    what it does with what the server sends (``_read``).
+    """
+
+    # How a device is named in the notes ("oven 3: ...").
+    noun = "device"
+
+    def __init__(self, urls: Sequence[str], rate: float, per_device: int) -> None:
+        """Plan ``per_device`` frames at ``rate``/s to each URL (call on the HA loop)."""
+        self._urls = list(urls)
+        self._rate = rate
+        self.per_device = per_device
+        self.collector = Collector(len(self._urls), per_device)
+        self.report = SenderReport()
+        self._main_loop = asyncio.get_running_loop()
+        self._connected: asyncio.Future[None] = self._main_loop.create_future()
+        self._all_sent = asyncio.Event()
+        self._sender_loop: asyncio.AbstractEventLoop | None = None
+        self._begin: asyncio.Event | None = None
+        self._finish: asyncio.Event | None = None
+        self._started_at = 0.0
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="senders")
+        self._thread: asyncio.Future[None] | None = None
+
+    def _frame(self, index: int, seq: int) -> str:
+        """Frame number ``seq`` of device ``index`` (sender thread)."""
+        raise NotImplementedError
+
+    async def _hello(self, ws: aiohttp.ClientWebSocketResponse, greeting: asyncio.Event) -> None:
+        """Whatever a device does after connecting, before it counts as connected."""
+
+    async def _read(
+        self, index: int, ws: aiohttp.ClientWebSocketResponse, greeting: asyncio.Event
+    ) -> None:
+        """Read what the server sends so it is reported and never piles up."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the sender thread; it connects every device."""
+        self._thread = asyncio.wrap_future(self._executor.submit(asyncio.run, self._main()))
+
+    async def wait_connected(self) -> None:
+        """Until every device is connected and identified.
+
+        Raises:
+            TimeoutError: Not within ``CONNECT_TIMEOUT``.
+            Exception: Whatever made the sender thread fail.
+        """
+        assert self._thread is not None
+        done, _ = await asyncio.wait(
+            {self._connected, self._thread},
+            timeout=CONNECT_TIMEOUT,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if self._connected in done:
+            return
+        if self._thread in done:
+            self._thread.result()
+            raise RuntimeError("the senders stopped before connecting")
+        await self.finish()
+        raise TimeoutError(f"the {self.noun}s did not connect")
+
+    def go(self) -> None:
+        """Start sending (from the HA loop)."""
+        assert self._sender_loop is not None
+        self._sender_loop.call_soon_threadsafe(self._on_go)
+
+    async def wait_sent(self) -> None:
+        """Until every device sent its last frame (or gave up)."""
+        assert self._thread is not None
+        sent = asyncio.create_task(self._all_sent.wait())
+        waiting: set[asyncio.Future[Any]] = {sent, self._thread}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        sent.cancel()
+        if self._thread.done():
+            self._thread.result()
+
+    async def finish(self) -> None:
+        """Close every connection and end the thread."""
+        if self._sender_loop is not None and self._finish is not None:
+            self._sender_loop.call_soon_threadsafe(self._finish.set)
+        assert self._thread is not None
+        try:
+            await self._thread
+        finally:
+            self._executor.shutdown()
+
+    def _on_go(self) -> None:
+        assert self._begin is not None
+        # A little ahead, so every device's first beat is in the future when it wakes.
+        self._started_at = time.perf_counter() + 0.02
+        self._begin.set()
+
+    async def _main(self) -> None:
+        self._sender_loop = asyncio.get_running_loop()
+        begin = self._begin = asyncio.Event()
+        finish = self._finish = asyncio.Event()
+        connected_all = asyncio.Event()
+        connected = finished = 0
+
+        async def device(index: int, url: str, session: aiohttp.ClientSession) -> None:
+            nonlocal connected, finished
+            ws = await session.ws_connect(url)
+            greeting = asyncio.Event()
+            reader = asyncio.create_task(self._read(index, ws, greeting))
+            try:
+                await self._hello(ws, greeting)
+                connected += 1
+                if connected == len(self._urls):
+                    connected_all.set()
+                await begin.wait()
+                await self._send_all(index, ws, finish)
+                finished += 1
+                if finished == len(self._urls):
+                    self._main_loop.call_soon_threadsafe(self._all_sent.set)
+                await finish.wait()
+            finally:
+                await ws.close()
+                await reader
+                self.report.close_codes.append(ws.close_code)
+
+        # No connection limit: aiohttp's default (100) would hold device 101 back forever.
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            tasks = [
+                asyncio.create_task(device(i, url, session)) for i, url in enumerate(self._urls)
+            ]
+            waiter = asyncio.create_task(connected_all.wait())
+            await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done():  # a device failed to connect: surface its error
+                waiter.cancel()
+                await asyncio.gather(*tasks)
+            self._main_loop.call_soon_threadsafe(self._connected.set_result, None)
+            await asyncio.gather(*tasks)
+
+    async def _send_all(
+        self, index: int, ws: aiohttp.ClientWebSocketResponse, finish: asyncio.Event
+    ) -> None:
+        # Stagger the devices evenly within one period: real devices are not in sync.
+        start = self._started_at + index / (len(self._urls) * self._rate)
+        row = self.collector.sent_at[index]
+        for seq in range(self.per_device):
+            if finish.is_set():
+                return
+            delay = start + seq / self._rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            frame = self._frame(index, seq)
+            row[seq] = time.perf_counter()
+            try:
+                await ws.send_str(frame)
+            except (ConnectionError, RuntimeError) as err:
+                row[seq] = math.nan
+                self.report.send_failures.append(f"{self.noun} {index}: {err}")
+                return
+            self.collector.sent += 1
+
+
+async def measure_load(
+    name: str,
+    fleet: SenderFleet,
+    *,
+    rate: float,
+    install: Install,
+    before_go: Callable[[], Awaitable[None]] | None = None,
+) -> Result:
+    """Drive ``fleet`` against one server; ``install`` hooks deliveries and returns an undo."""
+    collector = fleet.collector
+    uninstall = install(collector)
+    try:
+        fleet.start()
+        await fleet.wait_connected()
+        if before_go is not None:
+            await before_go()
+        cpu_before = thread_cpu_seconds()
+        fleet.go()
+        await fleet.wait_sent()
+        collector.expect(collector.sent)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_TIMEOUT):
+                await collector.all_delivered.wait()
+        cpu = thread_cpu_seconds() - cpu_before
+        await fleet.finish()
+    finally:
+        uninstall()
+    # The planned window, or longer if the server fell behind and finished late.
+    planned = fleet.per_device / rate
+    span = collector.last_delivery - collector.first_sent
+    return Result(
+        name=name,
+        sent=collector.sent,
+        delivered=collector.delivered,
+        seconds=max(planned, span) if not math.isnan(span) else planned,
+        latencies=tuple(sorted(collector.latencies)),
+        cpu_seconds=cpu,
+        note=_notes(fleet.report, collector),
+    )
+
+
+def _notes(report: SenderReport, collector: Collector) -> str:
+    notes = []
+    if report.error_frames:
+        notes.append(f"{len(report.error_frames)} error frames, e.g. {report.error_frames[0]}")
+    if report.send_failures:
+        notes.append(f"{len(report.send_failures)} send failures")
+    if collector.unmatched:
+        notes.append(f"{collector.unmatched} unmatched values")
+    unexpected = sorted({code for code in report.close_codes if code not in (1000, None)})
+    if unexpected:
+        notes.append(f"close codes {unexpected}")
+    return "; ".join(notes)
+
+
+@contextlib.asynccontextmanager
+async def raw_aiohttp_server(
+    device_of: Callable[[Mapping[str, str]], int],
+    value_of: Callable[[str], float | None],
+) -> AsyncIterator[tuple[int, Install]]:
+    """A plain ``aiohttp.web`` WebSocket server at ``/ws`` on 127.0.0.1, on this loop.
+
+    Args:
+        device_of: The device index of a connection, from its query.
+        value_of: The value a text frame carries (for ``Collector.deliver``), or None.
+
+    Yields:
+        Its port, and how to hook a load phase's collector into it.
+    """
+    sink: list[Collector] = []
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        # Same limits as iot_hub's endpoint, so only what happens per frame differs.
+        ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=16 * 1024)
+        await ws.prepare(request)
+        device = device_of(request.query)
+        collector = sink[0]
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT and (value := value_of(msg.data)) is not None:
+                collector.deliver(device, value)
+        return ws
+
+    def install(collector: Collector) -> Callable[[], None]:
+        sink.append(collector)
+        return sink.clear
+
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield port, install
+    finally:
+        await runner.cleanup()
+
+
+class TrivialEntity(Entity):
+    """An entity with nothing but a state: what HA's write path costs by itself."""
+
+    _attr_should_poll = False
+    _attr_name = "Trivial"
+
+    def __init__(self) -> None:
+        """Start with state 0."""
+        self.entity_id = "bench.trivial"
+        self._attr_state = 0
+
+
+async def measure_bare_ha(hass: HomeAssistant, seconds: float) -> list[Result]:
+    """HA's state-write ceiling: a trivial entity, then ``states.async_set``, in tight loops."""
+    component: EntityComponent[Entity] = EntityComponent(_LOGGER, "bench", hass)
+    entity = TrivialEntity()
+    await component.async_add_entities([entity])
+    await hass.async_block_till_done()
+
+    def write_entity(seq: int) -> None:
+        entity._attr_state = seq  # noqa: SLF001  (the entity's own field, set as it would)
+        entity.async_write_ha_state()
+
+    def set_state(seq: int) -> None:
+        hass.states.async_set("bench.raw_state", str(seq))
+
+    results = []
+    for name, entity_id, write in (
+        ("bare HA async_write_ha_state", entity.entity_id, write_entity),
+        ("bare HA states.async_set", "bench.raw_state", set_state),
+    ):
+        results.append(await _tight_loop(hass, name, entity_id, write, seconds))
+    return results
+
+
+async def _tight_loop(
+    hass: HomeAssistant,
+    name: str,
+    entity_id: str,
+    write: Callable[[int], None],
+    seconds: float,
+) -> Result:
+    latencies: list[float] = []
+    written_at = math.nan
+    delivered = 0
+
+    @callback
+    def on_state_changed(event: Event[EventStateChangedData]) -> None:
+        nonlocal delivered
+        if event.data["entity_id"] == entity_id:
+            delivered += 1
+            latencies.append(time.perf_counter() - written_at)
+
+    unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, on_state_changed)
+    seq = 1
+    cpu_before = thread_cpu_seconds()
+    started = time.perf_counter()
+    deadline = started + seconds
+    try:
+        while time.perf_counter() < deadline:
+            for _ in range(256):
+                seq += 1
+                written_at = time.perf_counter()
+                write(seq)
+            # Let the loop run its other callbacks between batches, as HA would.
+            await asyncio.sleep(0)
+    finally:
+        unsub()
+    elapsed = time.perf_counter() - started
+    return Result(
+        name=name,
+        sent=seq - 1,
+        delivered=delivered,
+        seconds=elapsed,
+        latencies=tuple(sorted(latencies)),
+        cpu_seconds=thread_cpu_seconds() - cpu_before,
+        note="tight loop, no network",
+    )
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds for the report ("-" when unknown)."""
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.3f}"
+
+
+def us(seconds: float) -> str:
+    """Seconds as microseconds for the report ("-" when unknown)."""
+    return "-" if math.isnan(seconds) else f"{seconds * 1e6:.1f}"
+
+
+def ratio(value: float, base: float) -> str:
+    """``value / base`` as "1.23x" ("n/a" when unknown)."""
+    if math.isnan(value) or math.isnan(base) or base == 0:
+        return "n/a"
+    return f"{value / base:.2f}x"
+
+
+def _row(result: Result) -> str:
+    row = (
+        f"{result.name:<30} {result.sent:>8} {result.delivered:>9} {result.rate:>10.1f} "
+        f"{ms(result.p50):>8} {ms(result.p99):>8} {us(result.cpu_per_item):>9} "
+        f"{result.busy * 100:>6.1f}%"
+    )
+    return f"{row}   ({result.note})" if result.note else row
+
+
+def table(results: Sequence[Result], cpu_column: str) -> list[str]:
+    """The report's opening: the machine, then a table of every path."""
+    header = (
+        f"{'path':<30} {'sent':>8} {'delivered':>9} {'per s':>10} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {cpu_column:>9} {'loop':>7}"
+    )
+    return [
+        (
+            f"Home Assistant {ha_const.__version__}, Python {platform.python_version()}, "
+            f"{platform.machine()}, {os.cpu_count()} CPUs; senders on their own thread"
+        ),
+        "",
+        header,
+        "-" * len(header),
+        *(_row(result) for result in results),
+    ]
+
+
+def comparison(
+    *, hub: Result, raw: Result, write: Result, items: str, offered: float, cpu_label: str
+) -> list[str]:
+    """iot_hub against the raw-aiohttp baseline: throughput, latency, CPU, loop share."""
+    return [
+        (
+            f"  throughput           {ratio(hub.rate, raw.rate)} raw aiohttp "
+            f"({hub.rate:.1f} vs {raw.rate:.1f} {items}/s; offered {offered:g}/s)"
+        ),
+        (
+            f"  latency p50          {ratio(hub.p50, raw.p50)} raw aiohttp "
+            f"({ms(hub.p50)} vs {ms(raw.p50)} ms)"
+        ),
+        (
+            f"  latency p99          {ratio(hub.p99, raw.p99)} raw aiohttp "
+            f"({ms(hub.p99)} vs {ms(raw.p99)} ms)"
+        ),
+        (
+            f"  {cpu_label:<21}{ratio(hub.cpu_per_item, raw.cpu_per_item)} raw aiohttp, "
+            f"{ratio(hub.cpu_per_item, write.cpu_per_item)} one bare async_write_ha_state "
+            f"({us(hub.cpu_per_item)} vs {us(raw.cpu_per_item)} vs "
+            f"{us(write.cpu_per_item)} µs)"
+        ),
+        (
+            f"  HA loop busy         {ratio(hub.busy, raw.busy)} raw aiohttp "
+            f"({hub.busy * 100:.1f}% vs {raw.busy * 100:.1f}% of one core)"
+        ),
+    ]
+
+
+def peak_rss_line() -> str:
+    """The report's last line: this process's peak resident set size."""
+    peak_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return f"peak RSS of this process: {peak_rss_kib / 1024:.1f} MiB"
+
+
+def build_parser(
+    *, prog: str, description: str, devices: str, default_devices: int, rate_help: str
+) -> argparse.ArgumentParser:
+    """The command line both benchmarks share: ``--<devices> --rate --seconds --bare-seconds``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        f"--{devices}",
+        type=int,
+        default=default_devices,
+        help=f"simulated {devices} (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=DEFAULT_RATE, help=f"{rate_help} (default %(default)s)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULT_SECONDS,
+        help="length of each load phase in seconds (default %(default)s)",
+    )
+    parser.add_argument(
+        "--bare-seconds",
+        type=float,
+        default=DEFAULT_BARE_SECONDS,
+        help="length of each bare-HA tight loop (default %(default)s)",
+    )
+    return parser
+
+
+def frames_per_device(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    *,
+    devices: str,
+    least: int,
+    most: int,
+    items: str,
+) -> int:
+    """Check the load arguments (exiting on bad ones) and return the frames per device.
+
+    Args:
+        parser: Reports a bad argument and exits.
+        args: Its parsed arguments.
+        devices: The name of the device-count option, plural ("ovens").
+        least: The fewest frames per device the benchmark can work with.
+        most: The most frames per device whose values stay unique and plausible.
+        items: What a frame carries, plural ("readings").
+    """
+    per_device: int = math.floor(args.rate * args.seconds)
+    if not 1 <= getattr(args, devices) <= 1000:
+        parser.error(f"--{devices} must be between 1 and 1000")
+    if not 0 < args.rate <= 1000 or not 0 < args.seconds <= 600:
+        parser.error("--rate must be in (0, 1000] and --seconds in (0, 600]")
+    if not least <= per_device <= most:
+        parser.error(
+            f"--rate x --seconds must give {least}..{most} {items} per {devices.removesuffix('s')}"
+        )
+    if args.rate > INBOUND_RATE:
+        print(
+            f"note: iot_hub admits {INBOUND_RATE:g} frames/s per connection; "
+            f"{items} above that are dropped by design",
+            file=sys.stderr,
+        )
+    return per_device
+
+
+def run(
+    async_main: Callable[[Sequence[str] | None], Coroutine[Any, Any, int]],
+    argv: Sequence[str] | None,
+) -> int:
+    """Run a benchmark's ``async_main(argv)`` with the benchmarks' logging."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Known start-up notices that say nothing about the benchmark.
+    logging.getLogger("homeassistant.loader").setLevel(logging.ERROR)  # "custom integration"
+    logging.getLogger("aiohttp_fast_zlib").setLevel(logging.ERROR)  # "isal not available"
+    return asyncio.run(async_main(argv))
