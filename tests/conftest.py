@@ -74,12 +74,19 @@ def subentries() -> list[ConfigSubentryData]:
 @pytest.fixture
 def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
     """The hub entry."""
+    return hub_entry(subentries)
+
+
+def hub_entry(
+    subentries: list[ConfigSubentryData], options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """The hub entry as the config flow creates it, with these devices/cards and options."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="IoT Hub",
         unique_id=DOMAIN,
         data={},
-        options={},
+        options=options or {},
         subentries_data=subentries,
         version=1,
         minor_version=1,

@@ -40,7 +40,7 @@ from custom_components.iot_hub.session_model import ActorRef
 from custom_components.iot_hub.sessions import SessionError
 from custom_components.iot_hub.tokens import hash_token
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry, until
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, hub_entry, oven_subentry, until
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -94,16 +94,7 @@ def subentries() -> list[ConfigSubentryData]:
 @pytest.fixture
 def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
     """The hub entry with a fixed price."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="IoT Hub",
-        unique_id=DOMAIN,
-        data={},
-        options={CONF_PRICE: PRICE},
-        subentries_data=subentries,
-        version=1,
-        minor_version=1,
-    )
+    return hub_entry(subentries, {CONF_PRICE: PRICE})
 
 
 async def _closed_with(ws: ClientWebSocketResponse, code: int) -> None:

@@ -17,9 +17,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.iot_hub.const import CONF_PRICE, DOMAIN
+from custom_components.iot_hub.const import CONF_PRICE
 
-from .conftest import WsConnect, state_of, until
+from .conftest import WsConnect, hub_entry, state_of, until
 from .test_charger import CARD, CHARGER_ID, CHARGER_TOKEN, PRICE, card_subentry, charger_subentry
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
@@ -37,15 +37,7 @@ def subentries() -> list:
 @pytest.fixture
 def mock_config_entry(subentries: list) -> MockConfigEntry:
     """The hub entry with a fixed price."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="IoT Hub",
-        unique_id=DOMAIN,
-        options={CONF_PRICE: PRICE},
-        subentries_data=subentries,
-        version=1,
-        minor_version=1,
-    )
+    return hub_entry(subentries, {CONF_PRICE: PRICE})
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from simulators.dashboard import (
     watch,
 )
 
-from .conftest import state_of, until
+from .conftest import hub_entry, state_of, until
 from .test_charger import CARD, CHARGER_TOKEN, PRICE, card_subentry, charger_subentry
 
 # Server-closed sockets: aiohttp may re-arm the server socket's heartbeat timer.
@@ -61,16 +61,7 @@ def subentries() -> list[ConfigSubentryData]:
 @pytest.fixture
 def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
     """The hub entry with a fixed price."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="IoT Hub",
-        unique_id=DOMAIN,
-        data={},
-        options={CONF_PRICE: PRICE},
-        subentries_data=subentries,
-        version=1,
-        minor_version=1,
-    )
+    return hub_entry(subentries, {CONF_PRICE: PRICE})
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ from .test_charger import (
     card_subentry_id,
     charger_subentry,
 )
+from .test_config_flow import _defaults, _suggested
 
 CARD_ID = card_subentry_id(CARD)
 REJECTED = {"type": "error", "message": "card not authorised", "code": "CARD_REJECTED"}
@@ -55,22 +56,6 @@ def subentries() -> list[ConfigSubentryData]:
         charger_subentry(CHARGER_ID, "Charger", CHARGER_TOKEN, "1"),
         card_subentry(CARD, "Juan Pérez"),
     ]
-
-
-def _defaults(result: Any) -> dict[str, Any]:
-    schema = result["data_schema"]
-    assert schema is not None
-    return {str(key): key.default() for key in schema.schema if callable(key.default)}
-
-
-def _suggested(result: Any) -> dict[str, Any]:
-    schema = result["data_schema"]
-    assert schema is not None
-    return {
-        str(key): key.description["suggested_value"]
-        for key in schema.schema
-        if key.description and "suggested_value" in key.description
-    }
 
 
 def _fields(result: Any) -> list[str]:

@@ -22,9 +22,10 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import RecorderInstanceContextManager
 
-from custom_components.iot_hub.const import CONF_PRICE, DOMAIN
+from custom_components.iot_hub.const import CONF_PRICE
 from custom_components.iot_hub.hub import Hub
 
+from .conftest import hub_entry
 from .fakes import FakeLink
 from .test_charger import CARD, CHARGER_ID, CHARGER_TOKEN, card_subentry, charger_subentry
 
@@ -40,15 +41,12 @@ async def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContext
 @pytest.fixture
 def mock_config_entry() -> MockConfigEntry:
     """A charger and Juan's card."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="IoT Hub",
-        unique_id=DOMAIN,
-        options={CONF_PRICE: 0.25},
-        subentries_data=[
+    return hub_entry(
+        [
             charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1"),
             card_subentry(CARD, "Juan Pérez"),
         ],
+        {CONF_PRICE: 0.25},
     )
 
 
