@@ -36,13 +36,12 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.iot_hub.const import (
     CONF_KIND,
-    CONF_PRICE,
-    CONF_STATION_ID,
     CONF_TOKEN_HASH,
     DOMAIN,
     SUBENTRY_DEVICE,
     WS_PATH,
 )
+from custom_components.iot_hub.kinds.charger.const import CONF_PRICE, CONF_STATION_ID
 from custom_components.iot_hub.tokens import hash_token
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

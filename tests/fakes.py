@@ -17,6 +17,11 @@ class FakeLink:
     sent: list[str] = field(default_factory=list)
     closed: tuple[int, str] | None = None
 
+    @property
+    def closing(self) -> bool:
+        """Whether the hub closed it."""
+        return self.closed is not None
+
     def send_text(self, text: str) -> None:
         """Record a frame."""
         self.sent.append(text)

@@ -22,22 +22,26 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.iot_hub.const import (
-    CONF_CARD_UID,
     CONF_KIND,
-    CONF_PRICE,
-    CONF_STATION_ID,
     CONF_TOKEN_HASH,
     DOMAIN,
-    EVENT_EMERGENCY,
-    EVENT_NFC_SCAN,
-    SUBENTRY_CARD,
     SUBENTRY_DEVICE,
     Actor,
     CloseCode,
 )
-from custom_components.iot_hub.hub import Hub, emergency_notification_id
-from custom_components.iot_hub.session_model import ActorRef
-from custom_components.iot_hub.sessions import SessionError
+from custom_components.iot_hub.errors import IotHubError
+from custom_components.iot_hub.hub import Hub
+from custom_components.iot_hub.kinds.charger.codec import CLOSE_MISSING_STATION
+from custom_components.iot_hub.kinds.charger.const import (
+    CONF_CARD_UID,
+    CONF_PRICE,
+    CONF_STATION_ID,
+    EVENT_EMERGENCY,
+    EVENT_NFC_SCAN,
+    SUBENTRY_CARD,
+)
+from custom_components.iot_hub.kinds.charger.core import emergency_notification_id
+from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, hub_entry, oven_subentry, until
@@ -123,7 +127,7 @@ def _hub(hass: HomeAssistant) -> Hub:
     ("query", "code"),
     [
         ("?role=publisher&estacionId=1", CloseCode.MISSING_CREDENTIALS),
-        (f"?role=publisher&token={CHARGER_TOKEN}", CloseCode.MISSING_STATION),
+        (f"?role=publisher&token={CHARGER_TOKEN}", CLOSE_MISSING_STATION),
         ("?role=client&token=whatever", CloseCode.DEVICE_NOT_CHOSEN),
         ("?role=publisher&estacionId=1&token=wrong", CloseCode.INVALID_TOKEN),
         (f"?role=publisher&estacionId=2&token={CHARGER_TOKEN}", CloseCode.UNKNOWN_DEVICE),
@@ -234,7 +238,9 @@ async def test_seed_flow_nfc_metrics_stop(
     assert summary["cost"] == pytest.approx(0.04, abs=0.01)
     assert summary["peak_power"] == 3572.1
     assert summary["user_name"] == "Juan Pérez"
-    assert _hub(hass).devices[CHARGER_ID].lifetime_kwh == pytest.approx(3572.1 * 6 / 3.6e6)
+    assert _hub(hass).devices[CHARGER_ID].handler.lifetime.value == pytest.approx(
+        3572.1 * 6 / 3.6e6
+    )
     assert [(e.data["uid"], e.data["authorised"]) for e in scans] == [(CARD, True)]
 
 
@@ -346,10 +352,10 @@ async def test_emergency_latches_until_cleared(
     await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
     assert (await charger.receive_json(timeout=5))["code"] == "EMERGENCY_ACTIVE"
 
-    hub.clear_emergency(hub.devices[CHARGER_ID])
+    hub.devices[CHARGER_ID].handler.clear_emergency()
     assert notification_id not in persistent_notification._async_get_or_create_notifications(hass)
-    with pytest.raises(SessionError):
-        hub.clear_emergency(hub.devices[CHARGER_ID])
+    with pytest.raises(IotHubError):
+        hub.devices[CHARGER_ID].handler.clear_emergency()
     await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
     assert (await charger.receive_json(timeout=5))["type"] == "start"
 
@@ -365,15 +371,15 @@ async def test_restart_mid_charge_keeps_energy_cost_and_latch(
     for ts in (1700000000, 1700000003):
         await charger.send_json({"type": "metrics", "w": 7200, "ts": ts})
     hub = _hub(hass)
-    await until(lambda: hub.devices[CHARGER_ID].lifetime_kwh > 0)
-    hub.emergency(hub.devices["charger2subentry"])
+    await until(lambda: hub.devices[CHARGER_ID].handler.lifetime.value > 0)
+    hub.devices["charger2subentry"].handler.emergency_stop()
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     hub = _hub(hass)
-    assert hub.devices["charger2subentry"].emergency
-    assert hub.devices[CHARGER_ID].lifetime_kwh == pytest.approx(0.006)
-    assert hub.devices[CHARGER_ID].lifetime_cost == pytest.approx(0.006 * PRICE)
+    assert hub.devices["charger2subentry"].handler.emergency
+    assert hub.devices[CHARGER_ID].handler.lifetime.value == pytest.approx(0.006)
+    assert hub.devices[CHARGER_ID].handler.lifetime_cost == pytest.approx(0.006 * PRICE)
     charger = await _publisher(ws_connect)  # back within the grace period
     # It is told its session again (a rebooted charger would not know it).
     assert await charger.receive_json(timeout=5) == {
@@ -385,7 +391,7 @@ async def test_restart_mid_charge_keeps_energy_cost_and_latch(
     await charger.send_json(
         {"type": "metrics", "session_id": session_id, "w": 7200, "ts": 1700000006}
     )
-    await until(lambda: hub.devices[CHARGER_ID].lifetime_kwh > 0.007)
+    await until(lambda: hub.devices[CHARGER_ID].handler.lifetime.value > 0.007)
     await charger.send_json({"type": "stop"})
     assert await charger.receive_json(timeout=5) == {"type": "stop", "session_id": session_id}
     (record,) = hub.sessions.query([CHARGER_ID])
@@ -433,12 +439,12 @@ async def test_actions_for_chargers(hass: HomeAssistant, ws_connect: WsConnect) 
     assert err.value.translation_key == "no_emergency"
     await charger.send_json({"type": "emergency"})
     await charger.receive_json(timeout=5)  # stop
-    await until(lambda: _hub(hass).devices[CHARGER_ID].emergency)
+    await until(lambda: _hub(hass).devices[CHARGER_ID].handler.emergency)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "start_session", target, blocking=True)
     assert err.value.translation_key == "emergency_active"
     await hass.services.async_call(DOMAIN, "clear_emergency", target, blocking=True)
-    assert not _hub(hass).devices[CHARGER_ID].emergency
+    assert not _hub(hass).devices[CHARGER_ID].handler.emergency
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -497,7 +503,7 @@ async def test_metrics_of_an_earlier_session_do_not_bill_the_running_one(
     for ts in (1700000006, 1700000009):
         await charger.send_json({"type": "metrics", "session_id": second, "w": 3600, "ts": ts})
     hub = _hub(hass)
-    await until(lambda: hub.devices[CHARGER_ID].lifetime_kwh > 0)
+    await until(lambda: hub.devices[CHARGER_ID].handler.lifetime.value > 0)
     session = hub.devices[CHARGER_ID].active_session
     assert session is not None
     assert session.summary(session.started_at)["kwh"] == pytest.approx(3600 * 3 / 3.6e6, abs=1e-3)
@@ -531,11 +537,11 @@ async def test_charger_that_missed_its_stop_is_told_again(
     await charger.close()
     hub = _hub(hass)
     await until(lambda: not hub.devices[CHARGER_ID].connected)
-    hub.stop_session(hub.devices[CHARGER_ID], ActorRef(Actor.USER, None, "Ana"))
+    hub.devices[CHARGER_ID].stop_session(ActorRef(Actor.USER, None, "Ana"))
     charger = await _publisher(ws_connect)  # no session to tell it: HA ended it
     await charger.send_json({"type": "metrics", "session_id": session_id, "w": 7200, "ts": 1})
     assert await charger.receive_json(timeout=5) == {"type": "stop", "session_id": session_id}
-    assert hub.devices[CHARGER_ID].lifetime_kwh == 0.0
+    assert hub.devices[CHARGER_ID].handler.lifetime.value == 0.0
     # Once per connection: metrics already in flight do not earn more stops.
     await charger.send_json({"type": "metrics", "session_id": session_id, "w": 7200, "ts": 4})
     await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})

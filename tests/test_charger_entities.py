@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.iot_hub.const import CONF_PRICE
+from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 
 from .conftest import WsConnect, hub_entry, state_of, until
 from .test_charger import CARD, CHARGER_ID, CHARGER_TOKEN, PRICE, card_subentry, charger_subentry
@@ -91,7 +91,7 @@ async def test_entities(
         await until(lambda: hub.devices[CHARGER_ID].connected)
     else:
         await _charging(ws_connect)
-        await until(lambda: hub.devices[CHARGER_ID].lifetime_kwh > 0)
+        await until(lambda: hub.devices[CHARGER_ID].handler.lifetime.value > 0)
     await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
 
@@ -158,7 +158,7 @@ async def test_lifetime_energy_never_drops_below_what_ha_showed(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    assert mock_config_entry.runtime_data.devices[CHARGER_ID].lifetime_kwh == expected
+    assert mock_config_entry.runtime_data.devices[CHARGER_ID].handler.lifetime.value == expected
     assert state_of(hass, "sensor.charger_1_lifetime_energy") == str(expected)
     # What HA stores on the way out names the device.
     sensor = hass.data["sensor"].get_entity("sensor.charger_1_lifetime_energy")

@@ -19,7 +19,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.iot_hub.const import CONF_PRICE, DOMAIN, WS_PATH
+from custom_components.iot_hub.const import DOMAIN, WS_PATH
+from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 from simulators.charger import (
     ChargerRejectedError,
     ChargerSimulator,

@@ -39,7 +39,7 @@ from custom_components.iot_hub.const import (
     CloseCode,
 )
 from custom_components.iot_hub.hub import Hub
-from custom_components.iot_hub.session_model import ActorRef
+from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
 
 from .conftest import OVEN2_TOKEN, OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, state_of, until
@@ -127,7 +127,7 @@ async def test_second_hub_aborts(hass: HomeAssistant) -> None:
     """Only one hub: a second user flow aborts at once."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "single_instance_allowed"
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
@@ -144,8 +144,8 @@ async def test_options_history_size_applies_without_reload(
     hub.attach_device(device, link)
     actor = ActorRef(Actor.AUTOMATION)
     for _ in range(3):
-        hub.start_session(device, actor)
-        hub.stop_session(device, actor)
+        device.start_session(actor)
+        device.stop_session(actor)
     assert [s.id for s in hub.sessions.query([OVEN_ID])] == [3, 2, 1]
 
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
@@ -167,8 +167,8 @@ async def test_options_history_size_applies_without_reload(
     assert init_integration.runtime_data is hub  # not reloaded
     assert link.closed is None  # and the device was not dropped
     assert [s.id for s in hub.sessions.query([OVEN_ID])] == [3, 2]
-    hub.start_session(device, actor)
-    hub.stop_session(device, actor)
+    device.start_session(actor)
+    device.stop_session(actor)
     assert [s.id for s in hub.sessions.query([OVEN_ID])] == [4, 3]
 
     # The form now shows the stored values.
@@ -183,7 +183,7 @@ async def test_options_grace_period_used_after_restart(
     """The grace period matters when sessions are reloaded: the new value is the one used."""
     hub: Hub = init_integration.runtime_data
     hub.attach_device(hub.devices[OVEN_ID], FakeLink())
-    hub.start_session(hub.devices[OVEN_ID], ActorRef(Actor.AUTOMATION))
+    hub.devices[OVEN_ID].start_session(ActorRef(Actor.AUTOMATION))
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_HISTORY_SIZE: 10, CONF_RESUME_GRACE: 5}
@@ -331,7 +331,7 @@ async def test_reconfigure_rename(
     assert subentry.data[CONF_TOKEN_HASH] == hash_token(OVEN_TOKEN)
     assert _ha_device(hass, init_integration, OVEN_ID).name == "Kitchen oven"
     assert hub.devices[OVEN_ID].name == "Kitchen oven"
-    assert hub.device_for_client("kitchen OVEN") is hub.devices[OVEN_ID]
+    assert hub.device_for_client(None, {"device": "kitchen OVEN"}) is hub.devices[OVEN_ID]
     assert hub.device_for_token(OVEN_TOKEN) is hub.devices[OVEN_ID]
     assert link.closed is None
     assert init_integration.runtime_data is hub

@@ -15,22 +15,25 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iot_hub.config_flow import CONF_ROTATE_TOKEN, _device_url
 from custom_components.iot_hub.const import (
-    CONF_CARD_UID,
     CONF_HISTORY_SIZE,
     CONF_KIND,
-    CONF_PRICE,
-    CONF_PRICE_ENTITY,
     CONF_RESUME_GRACE,
-    CONF_STATION_ID,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
     DEFAULT_RESUME_GRACE,
-    SUBENTRY_CARD,
     SUBENTRY_DEVICE,
     WS_PATH,
     CloseCode,
 )
 from custom_components.iot_hub.hub import Hub
+from custom_components.iot_hub.kinds.charger import CHARGER
+from custom_components.iot_hub.kinds.charger.const import (
+    CONF_CARD_UID,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_STATION_ID,
+    SUBENTRY_CARD,
+)
 from custom_components.iot_hub.tokens import hash_token
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry
@@ -119,7 +122,7 @@ async def test_add_charger_asks_for_its_station(
         result["flow_id"], {CONF_NAME: " Garage charger ", CONF_KIND: "charger"}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "station"
+    assert result["step_id"] == "details"
     assert result["errors"] == {}
     assert result["description_placeholders"] == {"name": "Garage charger"}
     assert _fields(result) == [CONF_STATION_ID]
@@ -136,7 +139,7 @@ async def test_add_charger_asks_for_its_station(
             result["flow_id"], {CONF_STATION_ID: station}
         )
         assert result["type"] is FlowResultType.FORM
-        assert result["step_id"] == "station"
+        assert result["step_id"] == "details"
         assert result["errors"] == {CONF_STATION_ID: error}, station
         assert _suggested(result) == {CONF_STATION_ID: station}  # the input is kept
     assert len(init_integration.subentries) == 3
@@ -164,7 +167,7 @@ async def test_add_charger_asks_for_its_station(
         CONF_STATION_ID: "7",
     }
     hub: Hub = init_integration.runtime_data
-    assert hub.devices[subentry.subentry_id].station_id == "7"
+    assert hub.devices[subentry.subentry_id].handler.station == "7"
     # It works at once, next to the charger that was already there.
     first = await _publisher(ws_connect, "1", CHARGER_TOKEN)
     await _publisher(ws_connect, "7", token)
@@ -201,7 +204,8 @@ async def test_oven_url_has_no_station(hass: HomeAssistant) -> None:
     """Ovens keep the plain token URL; chargers name role and station."""
     await async_process_ha_core_config(hass, {"internal_url": "https://ha.example:8443"})
     assert _device_url(hass, "abc") == f"wss://ha.example:8443{WS_PATH}?token=abc"
-    assert _device_url(hass, "abc", "12") == (
+    query = CHARGER.fields.device_query({CONF_STATION_ID: "12"}) if CHARGER.fields else ""
+    assert _device_url(hass, "abc", query) == (
         f"wss://ha.example:8443{WS_PATH}?role=publisher&estacionId=12&token=abc"
     )
 
@@ -290,7 +294,7 @@ async def test_reconfigure_charger_station(
         CONF_TOKEN_HASH: hash_token(CHARGER_TOKEN),
         CONF_STATION_ID: "9",
     }
-    assert hub.devices[CHARGER_ID].station_id == "9"
+    assert hub.devices[CHARGER_ID].handler.station == "9"
     assert init_integration.runtime_data is hub
 
     # The connection made under the old station stays; a new one must use the new station.
@@ -392,7 +396,10 @@ async def test_add_card_authorises_at_once(
     assert dict(card.data) == {CONF_CARD_UID: "04:a3:2b:9c"}
     assert card.unique_id == "04:A3:2B:9C"
     hub: Hub = init_integration.runtime_data
-    assert hub.cards == {CARD: "Juan Pérez", "04:A3:2B:9C": "Ana López"}
+    assert hub.devices[CHARGER_ID].handler.cards() == {
+        CARD: "Juan Pérez",
+        "04:A3:2B:9C": "Ana López",
+    }
 
     start = await _scan(charger, "04:A3:2B:9C")
     assert (start["type"], start["user_name"]) == ("start", "Ana López")
@@ -408,7 +415,7 @@ async def test_removed_card_is_rejected_at_once(
     assert hass.config_entries.async_remove_subentry(init_integration, CARD_ID)
     await hass.async_block_till_done()
     assert await _scan(charger, CARD) == REJECTED
-    assert init_integration.runtime_data.cards == {}
+    assert init_integration.runtime_data.devices[CHARGER_ID].handler.cards() == {}
     assert not charger.closed
 
 
@@ -474,7 +481,7 @@ async def test_options_price_applies_to_the_running_hub(
 ) -> None:
     """A fixed price, then a live price sensor that wins over it; both can be cleared."""
     hub: Hub = init_integration.runtime_data
-    assert hub.price_now() is None
+    assert hub.devices[CHARGER_ID].handler.price_now() is None
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert _fields(result) == [
@@ -495,7 +502,7 @@ async def test_options_price_applies_to_the_running_hub(
         CONF_PRICE: 1.0,
     }
     assert isinstance(init_integration.options[CONF_PRICE], float)
-    assert hub.price_now() == 1.0
+    assert hub.devices[CHARGER_ID].handler.price_now() == 1.0
 
     hass.states.async_set("sensor.spot", "0.31")
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
@@ -511,9 +518,9 @@ async def test_options_price_applies_to_the_running_hub(
     )
     await hass.async_block_till_done()
     assert init_integration.options[CONF_PRICE_ENTITY] == "sensor.spot"
-    assert hub.price_now() == 0.31  # the live price wins
+    assert hub.devices[CHARGER_ID].handler.price_now() == 0.31  # the live price wins
     hass.states.async_set("sensor.spot", "0.12")
-    assert hub.price_now() == 0.12
+    assert hub.devices[CHARGER_ID].handler.price_now() == 0.12
     assert init_integration.runtime_data is hub
 
     # Clearing the sensor falls back to the fixed price; clearing both leaves no price.
@@ -523,14 +530,16 @@ async def test_options_price_applies_to_the_running_hub(
         result["flow_id"], {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60, CONF_PRICE: -0.5}
     )
     await hass.async_block_till_done()
-    assert hub.price_now() == -0.5  # negative spot-like prices are allowed
+    assert (
+        hub.devices[CHARGER_ID].handler.price_now() == -0.5
+    )  # negative spot-like prices are allowed
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60}
     )
     await hass.async_block_till_done()
     assert init_integration.options == {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60}
-    assert hub.price_now() is None
+    assert hub.devices[CHARGER_ID].handler.price_now() is None
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -16,6 +17,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.sessions import STORAGE_VERSION
 from custom_components.iot_hub.tokens import hash_token
 
@@ -76,7 +78,9 @@ async def oven_with_app(
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
     await ws_connect(f"?token={hass_access_token}&device=Oven")
     await oven.send_str("180.5")
-    await until(lambda: hub.devices[OVEN_ID].temperature == 180.5 and hub.devices[OVEN_ID].clients)
+    await until(
+        lambda: hub.devices[OVEN_ID].handler.temperature == 180.5 and hub.devices[OVEN_ID].clients
+    )
 
 
 @pytest.mark.usefixtures("oven_with_app")
@@ -107,6 +111,13 @@ async def test_entry_diagnostics(
     assert oven_diag["recent_sessions"][0]["started_by"]["user_id"] == REDACTED
     assert diagnostics["devices"][OVEN2_ID]["connected"] is False
     assert diagnostics["devices"][OVEN2_ID]["recent_sessions"] == []
+    # device_id is HA's (random per run); the subentry id is iot_hub_device_id.
+    ha_device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, OVEN_ID), init_integration.entry_id
+    )
+    assert ha_device is not None
+    assert oven_diag["recent_sessions"][0]["device_id"] == ha_device.id
+    assert oven_diag["recent_sessions"][0]["iot_hub_device_id"] == OVEN_ID
     assert diagnostics == snapshot(
-        exclude=props("entry_id", "created_at", "modified_at", "last_reading_at")
+        exclude=props("entry_id", "created_at", "modified_at", "last_reading_at", "device_id")
     )

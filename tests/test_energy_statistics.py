@@ -22,8 +22,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import RecorderInstanceContextManager
 
-from custom_components.iot_hub.const import CONF_PRICE
 from custom_components.iot_hub.hub import Hub
+from custom_components.iot_hub.kind import Inbound, Source
+from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 
 from .conftest import hub_entry
 from .fakes import FakeLink
@@ -71,7 +72,7 @@ async def test_lifetime_energy_statistics_are_monotonic(
 
     def send(frame: dict[str, object]) -> None:
         charger = hub().devices[CHARGER_ID]
-        hub().handle_device_text(charger, link, json.dumps(frame))
+        hub().receive(charger, Inbound(Source.DEVICE, json.dumps(frame), link))
         # A frozen clock would stamp every state alike; HA then cannot tell their order.
         freezer.tick(1)
 
@@ -104,4 +105,4 @@ async def test_lifetime_energy_statistics_are_monotonic(
     assert states == pytest.approx([0.5, 0.7, 0.9])
     assert sums == sorted(sums)  # never a drop the Energy dashboard would show as a spike
     assert sums[-1] - sums[0] == pytest.approx(0.4)
-    assert hub().devices[CHARGER_ID].lifetime_cost == pytest.approx(0.9 * 0.25)
+    assert hub().devices[CHARGER_ID].handler.lifetime_cost == pytest.approx(0.9 * 0.25)

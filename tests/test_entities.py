@@ -80,7 +80,7 @@ async def test_entities(
     await hass.async_block_till_done()
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
     await oven.send_str("28.5")
-    await until(lambda: mock_config_entry.runtime_data.devices[OVEN_ID].temperature == 28.5)
+    await until(lambda: mock_config_entry.runtime_data.devices[OVEN_ID].handler.temperature == 28.5)
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, OVEN_ID), mock_config_entry.entry_id
     )

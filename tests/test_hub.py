@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.iot_hub.const import CONF_TOKEN_HASH, DOMAIN, EVENT_SESSION_ENDED, CloseCode
 from custom_components.iot_hub.hub import Hub
+from custom_components.iot_hub.kind import Inbound, Source
 from custom_components.iot_hub.sessions import STORAGE_VERSION
 from custom_components.iot_hub.tokens import hash_token
 from custom_components.iot_hub.transport.link import Link
@@ -199,7 +200,7 @@ async def test_rename_without_a_registry_device(
     )
     await hass.async_block_till_done()
     assert hub.devices[OVEN_ID].name == "Bread oven"
-    assert hub.device_for_client("bread oven") is hub.devices[OVEN_ID]
+    assert hub.device_for_client(None, {"device": "bread oven"}) is hub.devices[OVEN_ID]
     assert link.closed is None
     assert (
         registry.async_get_device_by_identifier((DOMAIN, OVEN_ID), init_integration.entry_id)
@@ -219,11 +220,11 @@ async def test_device_lookups(hass: HomeAssistant, init_integration: MockConfigE
         (DOMAIN, OVEN_ID), init_integration.entry_id
     )
     assert registry_device is not None
-    assert hub.device_for_client(None) is oven
-    assert hub.device_for_client("OVEN") is oven
-    assert hub.device_for_client(OVEN_ID) is oven
-    assert hub.device_for_client(registry_device.id) is oven
-    assert hub.device_for_client("toaster") == CloseCode.UNKNOWN_DEVICE
+    assert hub.device_for_client(None, {}) is oven
+    assert hub.device_for_client(None, {"device": "OVEN"}) is oven
+    assert hub.device_for_client(None, {"device": OVEN_ID}) is oven
+    assert hub.device_for_client(None, {"device": registry_device.id}) is oven
+    assert hub.device_for_client(None, {"device": "toaster"}) == CloseCode.UNKNOWN_DEVICE
     assert hub.device_for_ha_device(registry_device.id) is oven
     assert hub.device_for_ha_device("no-such-registry-id") is None
     assert hub.ha_device_id("no-such-device") is None
@@ -236,14 +237,14 @@ async def test_no_devices(
 ) -> None:
     """A hub without devices answers every app with 'unknown device'."""
     hub = _hub(init_integration)
-    assert hub.device_for_client(None) == CloseCode.UNKNOWN_DEVICE
+    assert hub.device_for_client(None, {}) == CloseCode.UNKNOWN_DEVICE
     assert hub.device_for_token(OVEN_TOKEN) is None
 
 
 def test_links_implement_the_protocol() -> None:
     """The socket link and the test double offer what the hub may use of a link."""
     members = typing.get_protocol_members(Link)
-    assert members == {"peer", "send_text", "close"}
+    assert members == {"peer", "closing", "send_text", "close"}
     assert members <= set(dir(WsLink))
     assert isinstance(vars(WsLink)["peer"], property)
     assert members <= set(dir(FakeLink()))
@@ -259,10 +260,10 @@ async def test_frames_of_a_replaced_link_are_dropped(
     hub.attach_device(oven, old)
     hub.attach_device(oven, new)
     assert old.closed == (CloseCode.REPLACED, "replaced by a newer connection")
-    hub.handle_device_text(oven, old, "999")
-    hub.handle_device_text(oven, old, "not a number")
-    assert oven.temperature is None
+    hub.receive(oven, Inbound(Source.DEVICE, "999", old))
+    hub.receive(oven, Inbound(Source.DEVICE, "not a number", old))
+    assert oven.handler.temperature is None
     assert new.sent == []
     assert old.sent == []
-    hub.handle_device_text(oven, new, "180")
-    assert oven.temperature == 180.0
+    hub.receive(oven, Inbound(Source.DEVICE, "180", new))
+    assert oven.handler.temperature == 180.0

@@ -15,7 +15,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iot_hub.const import DOMAIN, Actor, CloseCode
 from custom_components.iot_hub.hub import Hub
-from custom_components.iot_hub.session_model import ActorRef
+from custom_components.iot_hub.kind import Inbound, Source
+from custom_components.iot_hub.sessions import ActorRef
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until
 from .fakes import FakeLink
@@ -85,10 +86,10 @@ async def test_reload_keeps_sessions_and_ids(
     hub.attach_device(hub.devices[OVEN_ID], link)
     actor = ActorRef(Actor.AUTOMATION)
     for _ in range(2):
-        hub.start_session(hub.devices[OVEN_ID], actor)
-        hub.handle_device_text(hub.devices[OVEN_ID], link, "180")
-        hub.stop_session(hub.devices[OVEN_ID], actor)
-    hub.start_session(hub.devices[OVEN_ID], actor)
+        hub.devices[OVEN_ID].start_session(actor)
+        hub.receive(hub.devices[OVEN_ID], Inbound(Source.DEVICE, "180", link))
+        hub.devices[OVEN_ID].stop_session(actor)
+    hub.devices[OVEN_ID].start_session(actor)
     assert link.sent == ["START", "STOP", "START", "STOP", "START"]
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
@@ -106,8 +107,8 @@ async def test_reload_keeps_sessions_and_ids(
     assert state_of(hass, "sensor.oven_last_session_readings") == "1"
     new_link = FakeLink()
     reloaded.attach_device(reloaded.devices[OVEN_ID], new_link)
-    reloaded.stop_session(reloaded.devices[OVEN_ID], actor)
-    assert reloaded.start_session(reloaded.devices[OVEN_ID], actor).id == 4
+    reloaded.devices[OVEN_ID].stop_session(actor)
+    assert reloaded.devices[OVEN_ID].start_session(actor).id == 4
     assert new_link.sent == ["STOP", "START"]
 
 

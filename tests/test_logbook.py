@@ -247,6 +247,7 @@ def test_describe_charger_sessions(
         EVENT_SESSION_ENDED,
         {
             "device_name": "Charger 1",
+            "kind": "charger",
             "session_id": 123,
             "status": status,
             "stopped_by": by if status == "stopped" else {"kind": "device", "name": None},

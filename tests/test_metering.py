@@ -11,7 +11,7 @@ from random import Random
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.iot_hub.metering import (
+from custom_components.iot_hub.kinds.charger.metering import (
     COUNTER_DIP_RATIO,
     COUNTER_SLACK_KWH,
     MAX_CLOCK_JUMP_S,

@@ -10,8 +10,7 @@ from typing import Any
 from hypothesis import example, given, strategies as st
 import pytest
 
-from custom_components.iot_hub.protocol import ProtocolError
-from custom_components.iot_hub.protocol.charger import (
+from custom_components.iot_hub.kinds.charger.codec import (
     CODE_CARD_REJECTED,
     CODE_CHARGER_BUSY,
     CODE_EMERGENCY_ACTIVE,
@@ -20,16 +19,18 @@ from custom_components.iot_hub.protocol.charger import (
     MAX_NFC_UID_CHARS,
     MAX_TS,
     MS_THRESHOLD,
-    STATUS_WIRE,
-    ChargerStatus,
     Emergency,
     Metrics,
     NfcScan,
-    SessionInfo,
     StartRequest,
     StopRequest,
     decode_client_frame,
     decode_publisher_frame,
+)
+from custom_components.iot_hub.kinds.charger.encode import (
+    STATUS_WIRE,
+    ChargerStatus,
+    SessionInfo,
     encode_client_error,
     encode_connected,
     encode_emergency,
@@ -44,6 +45,7 @@ from custom_components.iot_hub.protocol.charger import (
     encode_sync_request,
     wire_charger_id,
 )
+from custom_components.iot_hub.protocol import ProtocolError
 from custom_components.iot_hub.protocol.json_frames import MAX_FRAME_CHARS
 
 from .codec_strategies import JSON_VALUES, NESTING, PROPERTY_SETTINGS, any_frame, outcome

@@ -9,8 +9,7 @@ import math
 from hypothesis import example, given, strategies as st
 import pytest
 
-from custom_components.iot_hub.protocol import ProtocolError
-from custom_components.iot_hub.protocol.oven import (
+from custom_components.iot_hub.kinds.oven.codec import (
     ERROR_UNKNOWN_CLIENT,
     MAX_READING_CHARS,
     MAX_TEMPERATURE,
@@ -26,6 +25,7 @@ from custom_components.iot_hub.protocol.oven import (
     encode_reading_notice,
     encode_session_notice,
 )
+from custom_components.iot_hub.protocol import ProtocolError
 
 from .codec_strategies import JSON_VALUES, NESTING, PROPERTY_SETTINGS, any_frame, outcome
 

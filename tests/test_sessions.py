@@ -259,6 +259,9 @@ async def test_actions_and_their_errors(
     assert response is not None
     assert response["session"]["status"] == "active"
     assert response["session"]["started_by"]["kind"] == "automation"
+    # One meaning of device_id everywhere: HA's device id; the subentry id has its own name.
+    assert response["session"]["device_id"] == oven_device
+    assert response["session"]["iot_hub_device_id"] == OVEN_ID
     assert await oven.receive_str(timeout=5) == "START"
     await oven.send_str("50")
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "50.0")
@@ -269,7 +272,9 @@ async def test_actions_and_their_errors(
 
     sessions = await _sessions(hass, device_id=oven_device, limit=5)
     assert [s["id"] for s in sessions] == [1]
-    assert sessions[0]["ha_device_id"] == oven_device
+    assert sessions[0]["device_id"] == oven_device
+    assert sessions[0]["iot_hub_device_id"] == OVEN_ID
+    assert "ha_device_id" not in sessions[0]
     assert sessions[0]["summary"]["readings"] == 1
     started_at = sessions[0]["started_at"]
     assert await _sessions(hass, end_time="2000-01-01T00:00:00+00:00") == []

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from custom_components.iot_hub.errors import ErrorKey
+
 COMPONENT = Path(__file__).parent.parent / "custom_components" / "iot_hub"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -49,12 +51,8 @@ def test_every_action_and_exception_is_translated() -> None:
     services = yaml.safe_load((COMPONENT / "services.yaml").read_text(encoding="utf-8"))
     for service, spec in services.items():
         assert english["services"][service]["fields"].keys() == spec["fields"].keys()
-    source = "\n".join(p.read_text(encoding="utf-8") for p in COMPONENT.rglob("*.py"))
-    raised = set(re.findall(r'SessionError\(\s*"(\w+)"', source))
-    # Exceptions name their domain first; entity descriptions have translation keys too.
-    raised |= set(re.findall(r'translation_domain=DOMAIN,\s*translation_key="(\w+)"', source))
-    assert "not_a_session_device" in raised  # the pattern still finds what it looks for
-    assert raised <= english["exceptions"].keys()
+    # Every refusal is an ErrorKey, and every ErrorKey is a translation key (no stale ones).
+    assert {key.value for key in ErrorKey} == english["exceptions"].keys()
 
 
 def test_quality_scale_exemptions_are_explained() -> None:

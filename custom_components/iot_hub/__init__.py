@@ -1,4 +1,4 @@
-"""iot_hub: ESP32 devices (ovens first) connected straight to Home Assistant.
+"""iot_hub: ESP32 devices (ovens, EV chargers, ...) connected straight to Home Assistant.
 
 ``async_setup`` registers what lives once per HA run (the WebSocket view, the actions);
 ``async_setup_entry`` builds the hub of the single config entry and its platforms.
@@ -11,6 +11,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from . import kinds
 from .const import CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE, DOMAIN
 from .hub import Hub, IotHubConfigEntry
 from .services import async_register_services
@@ -35,7 +36,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: IotHubConfigEntry) -> bool:
     """Load sessions, then set up the platforms."""
-    hub = Hub(hass, entry)
+    hub = Hub(hass, entry, kinds.registered())
     await hub.async_setup()
     entry.runtime_data = hub
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))

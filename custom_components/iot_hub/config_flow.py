@@ -1,10 +1,13 @@
-"""Config flow: one hub entry; devices and cards are subentries; options."""
+"""Config flow: one hub entry; devices (and a kind's own things, like cards) are subentries.
+
+Kinds add what is theirs: extra device fields (a charger's station id), subentry types (its
+cards) and hub options (its energy price). This module names no kind.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -20,8 +23,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -32,64 +33,41 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
+from . import kinds
 from .const import (
-    CONF_CARD_UID,
     CONF_HISTORY_SIZE,
     CONF_KIND,
-    CONF_PRICE,
-    CONF_PRICE_ENTITY,
     CONF_RESUME_GRACE,
-    CONF_STATION_ID,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
-    SUBENTRY_CARD,
     SUBENTRY_DEVICE,
     WS_PATH,
-    DeviceKind,
 )
-from .hub import normalise_uid
-from .protocol.charger import QUERY_ROLE, QUERY_STATION, ROLE_PUBLISHER
+from .kind import Kind
 from .tokens import generate_token, hash_token
 
 CONF_ROTATE_TOKEN = "rotate_token"
-# Kinds a user can add.
-ADDABLE_KINDS = (DeviceKind.OVEN, DeviceKind.CHARGER)
 HUB_TITLE = "IoT Hub"
-STATION_MAX_LENGTH = 32
-UID_MAX_LENGTH = 64
 
 
-def _device_url(hass: HomeAssistant, token: str, station: str | None = None) -> str:
-    """The URL a device's firmware connects to; a charger names its station (seed 002)."""
+def _device_url(hass: HomeAssistant, token: str, query: str = "") -> str:
+    """The URL a device's firmware connects to; ``query`` is what its kind adds."""
     try:
         base = get_url(hass, allow_external=False)
     except NoURLAvailableError:
         base = "http://HOME_ASSISTANT_HOST:8123"
-    query = f"?token={token}"
-    if station is not None:
-        station_param = quote(station, safe="")
-        query = f"?{QUERY_ROLE}={ROLE_PUBLISHER}&{QUERY_STATION}={station_param}&token={token}"
-    return f"{base.replace('http', 'ws', 1)}{WS_PATH}{query}"
+    return f"{base.replace('http', 'ws', 1)}{WS_PATH}?{query}token={token}"
 
 
-def _valid_station(station: str) -> bool:
-    """A station id: 1-32 printable characters, no blanks (it travels as ``?estacionId=``)."""
-    return (
-        0 < len(station) <= STATION_MAX_LENGTH
-        and station.isprintable()
-        and not any(char.isspace() for char in station)
-    )
-
-
-def _valid_uid(uid: str) -> bool:
-    """A card uid: 1-64 printable ASCII characters."""
-    return 0 < len(uid) <= UID_MAX_LENGTH and uid.isascii() and uid.isprintable()
+def _kind(key: str) -> Kind:
+    """The registered kind stored as ``key`` (the form only offers registered ones)."""
+    return next(kind for kind in kinds.registered() if kind.key == key)
 
 
 class IotHubConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Creates the single hub entry."""
+    """Creates the single hub entry (``single_config_entry`` in the manifest)."""
 
     VERSION = 1
     MINOR_VERSION = 1
@@ -105,7 +83,7 @@ class IotHubConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> IotHubOptionsFlow:
-        """Session options."""
+        """Session options, and the kinds' own."""
         return IotHubOptionsFlow()
 
     @classmethod
@@ -113,134 +91,98 @@ class IotHubConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Devices and authorised NFC cards are added as subentries of the hub."""
-        return {SUBENTRY_DEVICE: DeviceSubentryFlow, SUBENTRY_CARD: CardSubentryFlow}
+        """Devices, and what kinds add (a charger's authorised NFC cards)."""
+        types: dict[str, type[ConfigSubentryFlow]] = {SUBENTRY_DEVICE: DeviceSubentryFlow}
+        for kind in kinds.registered():
+            types.update(kind.subentry_flows)
+        return types
 
 
 class IotHubOptionsFlow(OptionsFlow):
-    """History size, the restart grace period and the energy price.
+    """History size and the restart grace period, then each kind's options (energy price).
 
     A plain ``OptionsFlow``: the entry's update listener applies options in place, so no
-    reload drops the connected devices. The price is read from the options when energy is
-    costed, so a new price applies to the energy metered from then on.
+    reload drops the connected devices. Kinds read their options when they use them.
     """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and save the options; a cleared optional field is removed."""
+        option_fields = [kind.options for kind in kinds.registered() if kind.options]
         if user_input is not None:
             options: dict[str, Any] = {
                 CONF_HISTORY_SIZE: int(user_input[CONF_HISTORY_SIZE]),
                 CONF_RESUME_GRACE: int(user_input[CONF_RESUME_GRACE]),
             }
-            if (price := user_input.get(CONF_PRICE)) is not None:
-                options[CONF_PRICE] = float(price)
-            if price_entity := user_input.get(CONF_PRICE_ENTITY):
-                options[CONF_PRICE_ENTITY] = str(price_entity)
+            for fields in option_fields:
+                options.update(fields.clean(user_input))
             return self.async_create_entry(data=options)
-        options = dict(self.config_entry.options)
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_HISTORY_SIZE,
-                    default=options.get(CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE),
-                ): NumberSelector(
-                    NumberSelectorConfig(min=1, max=100000, mode=NumberSelectorMode.BOX)
-                ),
-                vol.Required(
-                    CONF_RESUME_GRACE,
-                    default=options.get(CONF_RESUME_GRACE, DEFAULT_RESUME_GRACE),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0, max=86400, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-                    )
-                ),
-                # Optional with a suggested value, not a default: a cleared field stays
-                # cleared instead of coming back as the default.
-                vol.Optional(
-                    CONF_PRICE, description={"suggested_value": options.get(CONF_PRICE)}
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=-10,
-                        max=100,
-                        step="any",
-                        unit_of_measurement=f"{self.hass.config.currency}/kWh",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Optional(
-                    CONF_PRICE_ENTITY,
-                    description={"suggested_value": options.get(CONF_PRICE_ENTITY)},
-                ): EntitySelector(EntitySelectorConfig(domain="sensor")),
-            }
-        )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        current = dict(self.config_entry.options)
+        schema: dict[Any, Any] = {
+            vol.Required(
+                CONF_HISTORY_SIZE, default=current.get(CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE)
+            ): NumberSelector(NumberSelectorConfig(min=1, max=100000, mode=NumberSelectorMode.BOX)),
+            vol.Required(
+                CONF_RESUME_GRACE, default=current.get(CONF_RESUME_GRACE, DEFAULT_RESUME_GRACE)
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=0, max=86400, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+                )
+            ),
+        }
+        for fields in option_fields:
+            schema.update(fields.schema(current, self.hass))
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(schema))
 
 
 class DeviceSubentryFlow(ConfigSubentryFlow):
     """Add a device (token generated and shown once), rename it or rotate its token.
 
-    A charger also has a station id (``estacionId``), asked for in a step of its own.
+    A kind with fields of its own (a charger's station id) asks for them in the ``details``
+    step, and again when the device is reconfigured.
     """
 
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._name = ""
-        self._kind = DeviceKind.OVEN
-        self._station: str | None = None
+        self._kind = kinds.registered()[0]
+        self._kind_data: dict[str, Any] = {}
         self._token = ""
 
-    def _devices(self) -> list[ConfigSubentry]:
-        return self._get_entry().get_subentries_of_type(SUBENTRY_DEVICE)
+    def _devices(self, except_id: str | None = None) -> list[ConfigSubentry]:
+        return [
+            sub
+            for sub in self._get_entry().get_subentries_of_type(SUBENTRY_DEVICE)
+            if sub.subentry_id != except_id
+        ]
 
-    def _name_taken(self, name: str, except_id: str | None = None) -> bool:
-        return any(
-            sub.title.casefold() == name.casefold() and sub.subentry_id != except_id
-            for sub in self._devices()
-        )
-
-    def _station_error(self, station: str, except_id: str | None = None) -> str | None:
-        """Why a station id cannot be used, or None."""
-        if not _valid_station(station):
-            return "station_invalid"
-        if any(
-            sub.data.get(CONF_STATION_ID) == station and sub.subentry_id != except_id
-            for sub in self._devices()
-        ):
-            return "station_exists"
+    def _name_error(self, name: str, except_id: str | None = None) -> str | None:
+        if not name:
+            return "name_empty"
+        if any(sub.title.casefold() == name.casefold() for sub in self._devices(except_id)):
+            return "name_exists"
         return None
-
-    def _next_station(self) -> str:
-        """The lowest number no charger uses yet: the suggested station id."""
-        used = {sub.data.get(CONF_STATION_ID) for sub in self._devices()}
-        number = 1
-        while str(number) in used:
-            number += 1
-        return str(number)
-
-    def _station_data(self) -> dict[str, str]:
-        return {} if self._station is None else {CONF_STATION_ID: self._station}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Name and kind of the new device."""
+        registered = kinds.registered()
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
-            if not name:
-                errors[CONF_NAME] = "name_empty"
-            elif self._name_taken(name):
-                errors[CONF_NAME] = "name_exists"
+            if (error := self._name_error(name)) is not None:
+                errors[CONF_NAME] = error
             else:
-                self._name, self._kind = name, DeviceKind(user_input[CONF_KIND])
-                if self._kind is DeviceKind.CHARGER:
-                    return await self.async_step_station()
+                self._name = name
+                self._kind = _kind(user_input[CONF_KIND])
+                if self._kind.fields is not None:
+                    return await self.async_step_details()
                 self._token = generate_token()
                 return await self.async_step_token()
         schema = vol.Schema(
             {
                 vol.Required(CONF_NAME): TextSelector(),
-                vol.Required(CONF_KIND, default=DeviceKind.OVEN.value): SelectSelector(
+                vol.Required(CONF_KIND, default=registered[0].key): SelectSelector(
                     SelectSelectorConfig(
-                        options=[kind.value for kind in ADDABLE_KINDS],
+                        options=[kind.key for kind in registered],
                         translation_key=CONF_KIND,
                         mode=SelectSelectorMode.DROPDOWN,
                     )
@@ -253,24 +195,24 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
             errors=errors,
         )
 
-    async def async_step_station(
+    async def async_step_details(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """A charger's station id: what its firmware and dashboards send as ``estacionId``."""
+        """The fields the device's kind needs (a charger's station id)."""
+        fields = self._kind.fields
+        assert fields is not None  # only kinds with fields come here
         errors: dict[str, str] = {}
         if user_input is not None:
-            station = user_input[CONF_STATION_ID].strip()
-            if (error := self._station_error(station)) is not None:
-                errors[CONF_STATION_ID] = error
-            else:
-                self._station = station
+            self._kind_data, errors = fields.validate(user_input, self._devices())
+            if not errors:
                 self._token = generate_token()
                 return await self.async_step_token()
-        schema = vol.Schema({vol.Required(CONF_STATION_ID): TextSelector()})
-        suggested: Mapping[str, Any] = user_input or {CONF_STATION_ID: self._next_station()}
+        suggested: Mapping[str, Any] = user_input or fields.suggested(self._devices())
         return self.async_show_form(
-            step_id="station",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            step_id="details",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(fields.schema(None)), suggested
+            ),
             errors=errors,
             description_placeholders={"name": self._name},
         )
@@ -280,15 +222,17 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Show the token once; only its digest is stored."""
         if user_input is None:
+            fields = self._kind.fields
+            query = fields.device_query(self._kind_data) if fields else ""
             return self.async_show_form(
                 step_id="token",
                 description_placeholders={
                     "name": self._name,
                     "token": self._token,
-                    "url": _device_url(self.hass, self._token, self._station),
+                    "url": _device_url(self.hass, self._token, query),
                 },
             )
-        token_data = {CONF_TOKEN_HASH: hash_token(self._token), **self._station_data()}
+        token_data = {CONF_TOKEN_HASH: hash_token(self._token), **self._kind_data}
         if self.source == "reconfigure":
             return self.async_update_and_abort(
                 self._get_entry(),
@@ -297,122 +241,42 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
                 data_updates=token_data,
             )
         return self.async_create_entry(
-            title=self._name, data={CONF_KIND: self._kind.value, **token_data}
+            title=self._name, data={CONF_KIND: self._kind.key, **token_data}
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Rename the device, change a charger's station, and replace the token if asked.
+        """Rename the device, change its kind's fields, and replace the token if asked.
 
-        A new station id applies to the next connection; a new token closes the current one.
+        New kind fields apply to the next connection; a new token closes the current one.
         """
         subentry = self._get_reconfigure_subentry()
-        charger = subentry.data[CONF_KIND] == DeviceKind.CHARGER
+        self._kind = _kind(subentry.data[CONF_KIND])
+        fields = self._kind.fields
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
-            if not name:
-                errors[CONF_NAME] = "name_empty"
-            elif self._name_taken(name, except_id=subentry.subentry_id):
-                errors[CONF_NAME] = "name_exists"
-            station = user_input[CONF_STATION_ID].strip() if charger else None
-            if station is not None and (
-                error := self._station_error(station, except_id=subentry.subentry_id)
-            ):
-                errors[CONF_STATION_ID] = error
+            if (error := self._name_error(name, except_id=subentry.subentry_id)) is not None:
+                errors[CONF_NAME] = error
+            if fields is not None:
+                others = self._devices(except_id=subentry.subentry_id)
+                self._kind_data, field_errors = fields.validate(user_input, others)
+                errors.update(field_errors)
             if not errors:
-                self._name, self._station = name, station
+                self._name = name
                 if user_input[CONF_ROTATE_TOKEN]:
                     self._token = generate_token()
                     return await self.async_step_token()
                 return self.async_update_and_abort(
-                    self._get_entry(), subentry, title=name, data_updates=self._station_data()
+                    self._get_entry(), subentry, title=name, data_updates=self._kind_data
                 )
-        fields: dict[Any, Any] = {vol.Required(CONF_NAME, default=subentry.title): TextSelector()}
-        if charger:
-            fields[
-                vol.Required(CONF_STATION_ID, default=subentry.data.get(CONF_STATION_ID, ""))
-            ] = TextSelector()
-        fields[vol.Required(CONF_ROTATE_TOKEN, default=False)] = BooleanSelector()
+        schema: dict[Any, Any] = {vol.Required(CONF_NAME, default=subentry.title): TextSelector()}
+        if fields is not None:
+            schema.update(fields.schema(subentry.data))
+        schema[vol.Required(CONF_ROTATE_TOKEN, default=False)] = BooleanSelector()
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), user_input),
-            errors=errors,
-        )
-
-
-class CardSubentryFlow(ConfigSubentryFlow):
-    """Authorise an NFC card for a user (the title); rename the user or change the uid.
-
-    A card is authorised as soon as it is added and rejected as soon as it is removed: the
-    hub reloads its cards whenever the subentries change.
-    """
-
-    def _validate(
-        self, user_input: dict[str, Any], except_id: str | None = None
-    ) -> tuple[str, str, dict[str, str]]:
-        """The stripped uid and name, and the errors of the form."""
-        uid = user_input[CONF_CARD_UID].strip()
-        name = user_input[CONF_NAME].strip()
-        errors: dict[str, str] = {}
-        if not _valid_uid(uid):
-            errors[CONF_CARD_UID] = "uid_invalid"
-        elif any(
-            normalise_uid(sub.data[CONF_CARD_UID]) == normalise_uid(uid)
-            and sub.subentry_id != except_id
-            for sub in self._get_entry().get_subentries_of_type(SUBENTRY_CARD)
-        ):
-            errors[CONF_CARD_UID] = "card_exists"
-        if not name:
-            errors[CONF_NAME] = "name_empty"
-        return uid, name, errors
-
-    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """The card's uid and its user's name."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            uid, name, errors = self._validate(user_input)
-            if not errors:
-                return self.async_create_entry(
-                    title=name, data={CONF_CARD_UID: uid}, unique_id=normalise_uid(uid)
-                )
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_CARD_UID): TextSelector(),
-                vol.Required(CONF_NAME): TextSelector(),
-            }
-        )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
-            errors=errors,
-        )
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Rename the card's user and, if needed, correct its uid."""
-        subentry = self._get_reconfigure_subentry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            uid, name, errors = self._validate(user_input, except_id=subentry.subentry_id)
-            if not errors:
-                return self.async_update_and_abort(
-                    self._get_entry(),
-                    subentry,
-                    title=name,
-                    data_updates={CONF_CARD_UID: uid},
-                    unique_id=normalise_uid(uid),
-                )
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_NAME, default=subentry.title): TextSelector(),
-                vol.Required(CONF_CARD_UID, default=subentry.data[CONF_CARD_UID]): TextSelector(),
-            }
-        )
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(schema), user_input),
             errors=errors,
         )

@@ -1,4 +1,7 @@
-"""Constants shared by every iot_hub module: domain, keys, defaults, signals, event names."""
+"""Constants shared by every iot_hub module: domain, keys, defaults, event names, close codes.
+
+A kind's own constants live in its package (``kinds/<kind>/const.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,36 +11,21 @@ from typing import Final
 DOMAIN: Final = "iot_hub"
 
 SUBENTRY_DEVICE: Final = "device"
-SUBENTRY_CARD: Final = "card"  # an authorised NFC card: uid in data, the user's name as title
-
-CONF_CARD_UID: Final = "uid"
 
 # Keys of a device subentry's data.
 CONF_KIND: Final = "kind"
 CONF_TOKEN_HASH: Final = "token_sha256"
-CONF_STATION_ID: Final = "station_id"  # a charger's estacionId (seed 002), unique per hub
 
 # Keys of the hub entry's options.
 CONF_HISTORY_SIZE: Final = "history_size"
 CONF_RESUME_GRACE: Final = "resume_grace_period"
-CONF_PRICE: Final = "price_per_kwh"  # a fixed energy price (currency per kWh)
-CONF_PRICE_ENTITY: Final = "price_entity"  # or a live price sensor (spot price)
 DEFAULT_HISTORY_SIZE: Final = 1000
 DEFAULT_RESUME_GRACE: Final = 300  # seconds an oven may take to return after an HA restart
 
 EVENT_SESSION_STARTED: Final = "iot_hub_session_started"
 EVENT_SESSION_ENDED: Final = "iot_hub_session_ended"
-EVENT_NFC_SCAN: Final = "iot_hub_nfc_scan"  # every scan, repeats included
-EVENT_EMERGENCY: Final = "iot_hub_emergency"
 
 WS_PATH: Final = "/api/iot_hub/ws"
-
-
-class DeviceKind(StrEnum):
-    """What a device is; decides its codec, entities and capabilities."""
-
-    OVEN = "oven"
-    CHARGER = "charger"
 
 
 class SessionStatus(StrEnum):
@@ -61,11 +49,13 @@ class Actor(StrEnum):
 
 
 class CloseCode:
-    """WebSocket close codes; 4xxx follow the legacy charger server (seed 002) and seed 004."""
+    """WebSocket close codes; 4xxx follow the legacy charger server (seed 002) and seed 004.
+
+    A kind may add its own (the charger's 4004 lives in its codec).
+    """
 
     MISSING_CREDENTIALS: Final = 4001
     INVALID_TOKEN: Final = 4003
-    MISSING_STATION: Final = 4004  # a charger (publisher) without estacionId
     UNKNOWN_DEVICE: Final = 4005
     DEVICE_NOT_CHOSEN: Final = 4006
     REPLACED: Final = 4008

@@ -1,33 +1,28 @@
-"""Base of every iot_hub entity: device info, availability and dispatcher wiring."""
+"""Base of every iot_hub entity: device info, availability and dispatcher wiring.
+
+Platforms know no kind: each adds, for every device, the descriptions its kind declares for
+that platform (``Kind.entities``), now and for devices added later.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
+from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, DeviceKind
-from .hub import IotHubConfigEntry, signal_device_added, signal_device_update
-from .models import DeviceRuntime, Update
+from .const import DOMAIN
+from .descriptions import IotHubEntityDescription
+from .device import DeviceRuntime
+from .hub import IotHubConfigEntry
+from .signals import signal_device_added, signal_device_update
 
 MANUFACTURER = "iot_hub"
-MODELS = {DeviceKind.OVEN: "Smart oven (ESP32)", DeviceKind.CHARGER: "EV charger (ESP32)"}
-
-
-@dataclass(frozen=True, kw_only=True)
-class IotHubEntityDescription(EntityDescription):
-    """What every iot_hub entity description adds."""
-
-    kinds: frozenset[DeviceKind] = frozenset(DeviceKind)
-    # Updates this entity shows; readings are frequent, so most entities skip them.
-    updates_on: frozenset[Update] = frozenset({Update.SESSION, Update.CONNECTION})
-    # Whether the entity is useful while the device is offline (connectivity is).
-    available_offline: bool = False
 
 
 class IotHubEntity(Entity):
@@ -46,8 +41,13 @@ class IotHubEntity(Entity):
             identifiers={(DOMAIN, device.id)},
             name=device.name,
             manufacturer=MANUFACTURER,
-            model=MODELS[device.kind],
+            model=device.kind.model,
         )
+
+    @property
+    def handler(self) -> Any:
+        """The device's kind handler: what the description's functions read."""
+        return self.device.handler
 
     @property
     def available(self) -> bool:
@@ -65,21 +65,21 @@ class IotHubEntity(Entity):
             )
 
 
-def async_setup_device_entities[D: IotHubEntityDescription](
+def async_setup_device_entities(
     entry: IotHubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    descriptions: Iterable[D],
-    factory: Callable[[DeviceRuntime, D], IotHubEntity],
+    platform: Platform,
+    factory: Callable[[DeviceRuntime, Any], IotHubEntity],
 ) -> None:
     """Add a platform's entities for every device now and for every device added later."""
-    descriptions = tuple(descriptions)
 
     @callback
     def add(device: DeviceRuntime) -> None:
-        async_add_entities(
-            [factory(device, d) for d in descriptions if device.kind in d.kinds],
-            config_subentry_id=device.id,
-        )
+        if descriptions := device.kind.entities.get(platform, ()):
+            async_add_entities(
+                [factory(device, description) for description in descriptions],
+                config_subentry_id=device.id,
+            )
 
     for device in entry.runtime_data.devices.values():
         add(device)

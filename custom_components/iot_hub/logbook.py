@@ -1,4 +1,4 @@
-"""Logbook descriptions of session events."""
+"""Logbook descriptions of session events; each kind words its own summary."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
+from . import kinds
 from .const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
+from .sessions import LEGACY_SESSION_KIND
 
 # How an actor reads when the session record has no name for it.
 _UNNAMED_ACTOR = {
@@ -27,19 +29,10 @@ def _by(actor: dict[str, Any] | None) -> str:
     return f" by {who}"
 
 
-def _summary(summary: dict[str, Any]) -> str:
-    """The summary in a few words: a charger's energy and cost, an oven's temperatures."""
-    if "kwh" in summary:
-        parts = [f"{summary['kwh']} kWh"]
-        if summary.get("cost") is not None:
-            parts.append(f"cost {summary['cost']}")
-    else:
-        parts = [f"{summary['readings']} readings"]
-        if summary.get("temperature_max") is not None:
-            parts.append(
-                f"{summary['temperature_min']}-{summary['temperature_max']} °C"
-                f" (avg {summary['temperature_avg']} °C)"
-            )
+def _summary(kind_key: str, summary: dict[str, Any]) -> str:
+    """The summary in a few words, as the session's kind puts it, and its duration."""
+    kind = kinds.kind_named(kind_key)
+    parts = [kind.logbook_summary(summary)] if kind and kind.logbook_summary else []
     parts.append(f"{summary['duration']:.0f} s")
     return ", ".join(parts)
 
@@ -75,7 +68,7 @@ def async_describe_events(
             LOGBOOK_ENTRY_NAME: data["device_name"],
             LOGBOOK_ENTRY_MESSAGE: (
                 f"{verb.format(id=data['session_id'])}{_by(data.get('stopped_by'))}: "
-                f"{_summary(data['summary'])}"
+                f"{_summary(data.get('kind', LEGACY_SESSION_KIND), data['summary'])}"
             ),
         }
 

@@ -1,4 +1,7 @@
-"""Actions: ``start_session``, ``stop_session``, ``get_sessions`` and ``clear_emergency``."""
+"""Actions: ``start_session``, ``stop_session``, ``get_sessions``, and each kind's own.
+
+Every refusal is an ``IotHubError``, turned into a translated error by ``translate_errors``.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +16,17 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, service
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .actors import async_actor_from_context, translated
+from . import kinds
+from .actors import async_actor_from_context
 from .const import DOMAIN
+from .device import DeviceRuntime
+from .errors import ErrorKey, IotHubError, translate_errors
 from .hub import Hub
-from .models import DeviceRuntime
-from .session_model import ActorRef, Session
-from .sessions import SessionError
+from .sessions import Session
 
 SERVICE_START_SESSION: Final = "start_session"
 SERVICE_STOP_SESSION: Final = "stop_session"
@@ -32,16 +35,14 @@ ATTR_START_TIME: Final = "start_time"
 ATTR_END_TIME: Final = "end_time"
 ATTR_LIMIT: Final = "limit"
 DEFAULT_LIMIT: Final = 100
-
-SERVICE_CLEAR_EMERGENCY: Final = "clear_emergency"
 ATTR_USER_NAME: Final = "user_name"
 ATTR_CARD: Final = "card"
 
-SESSION_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+DEVICE_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
 START_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
-        # Chargers: who charges (shown on the charger), or a card checked like a scan.
+        # Who the session is for (a charger shows it), or a card checked like a scan.
         vol.Exclusive(ATTR_USER_NAME, "who"): cv.string,
         vol.Exclusive(ATTR_CARD, "who"): cv.string,
     }
@@ -65,45 +66,28 @@ def _resolve(hass: HomeAssistant, ha_device_id: str) -> tuple[Hub, DeviceRuntime
     hub = entry.runtime_data
     assert isinstance(hub, Hub)
     if (device := hub.device_for_ha_device(device_entry.id)) is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="not_a_session_device",
-            translation_placeholders={"device": device_entry.name or ha_device_id},
-        )
+        raise IotHubError(ErrorKey.NOT_A_SESSION_DEVICE, device_entry.name or ha_device_id)
     return hub, device
 
 
-def _start(hub: Hub, device: DeviceRuntime, actor: ActorRef, call: ServiceCall) -> Session:
-    if (card := call.data.get(ATTR_CARD)) is not None:
-        actor = hub.card_actor(device, card)
-    elif (user_name := call.data.get(ATTR_USER_NAME)) is not None:
-        actor = ActorRef(actor.kind, actor.user_id, user_name)
-    return hub.start_session(device, actor, call.context)
+@translate_errors
+async def _start_session(call: ServiceCall) -> ServiceResponse:
+    hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
+    actor = await async_actor_from_context(call.hass, call.context)
+    actor = device.handler.starter(actor, call.data.get(ATTR_USER_NAME), call.data.get(ATTR_CARD))
+    session = device.start_session(actor, call.context)
+    return {"session": hub.sessions.public(session)} if call.return_response else None
 
 
-def _stop(hub: Hub, device: DeviceRuntime, actor: ActorRef, call: ServiceCall) -> Session:
-    return hub.stop_session(device, actor, call.context)
+@translate_errors
+async def _stop_session(call: ServiceCall) -> ServiceResponse:
+    hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
+    actor = await async_actor_from_context(call.hass, call.context)
+    session = device.stop_session(actor, call.context)
+    return {"session": hub.sessions.public(session)} if call.return_response else None
 
 
-def _session_action(
-    operate: Callable[[Hub, DeviceRuntime, ActorRef, ServiceCall], Session],
-) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
-    """An action that starts or stops a session of the targeted device."""
-
-    async def handle(call: ServiceCall) -> ServiceResponse:
-        hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
-        actor = await async_actor_from_context(call.hass, call.context)
-        try:
-            session = operate(hub, device, actor, call)
-        except SessionError as err:
-            raise translated(err) from err
-        if not call.return_response:
-            return None
-        return {"session": session.as_public_dict(dt_util.utcnow())}
-
-    return handle
-
-
+@translate_errors
 async def _get_sessions(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     hubs: list[Hub] = [
@@ -130,13 +114,7 @@ async def _get_sessions(call: ServiceCall) -> ServiceResponse:
         if user_name is None or _charged_by(session, user_name)
     ]
     found.sort(key=lambda pair: pair[1].id, reverse=True)
-    now = dt_util.utcnow()
-    return {
-        "sessions": [
-            {**session.as_public_dict(now), "ha_device_id": hub.ha_device_id(session.device_id)}
-            for hub, session in found[:limit]
-        ]
-    }
+    return {"sessions": [hub.sessions.public(session) for hub, session in found[:limit]]}
 
 
 def _charged_by(session: Session, user_name: str) -> bool:
@@ -146,12 +124,17 @@ def _charged_by(session: Session, user_name: str) -> bool:
     return any(name is not None and name.casefold() == wanted for name in names)
 
 
-async def _clear_emergency(call: ServiceCall) -> None:
-    hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
-    try:
-        hub.clear_emergency(device)
-    except SessionError as err:
-        raise translated(err) from err
+def _kind_action(name: str) -> Callable[[ServiceCall], Coroutine[Any, Any, None]]:
+    """An action of one or more kinds, on the targeted device."""
+
+    @translate_errors
+    async def handle(call: ServiceCall) -> None:
+        _hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
+        if (act := device.kind.actions.get(name)) is None:
+            raise IotHubError(ErrorKey.NOT_SUPPORTED, device.name)
+        act(device.handler)
+
+    return handle
 
 
 @callback
@@ -160,15 +143,15 @@ def async_register_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN,
         SERVICE_START_SESSION,
-        _session_action(_start),
+        _start_session,
         START_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
         DOMAIN,
         SERVICE_STOP_SESSION,
-        _session_action(_stop),
-        SESSION_SCHEMA,
+        _stop_session,
+        DEVICE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
@@ -178,4 +161,5 @@ def async_register_services(hass: HomeAssistant) -> None:
         GET_SESSIONS_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
-    hass.services.async_register(DOMAIN, SERVICE_CLEAR_EMERGENCY, _clear_emergency, SESSION_SCHEMA)
+    for name in sorted({name for kind in kinds.registered() for name in kind.actions}):
+        hass.services.async_register(DOMAIN, name, _kind_action(name), DEVICE_SCHEMA)

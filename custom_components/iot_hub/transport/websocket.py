@@ -3,8 +3,10 @@
 Registered once (views cannot be unregistered) and dispatching to whichever hub entry is
 loaded. Credentials are checked before any frame is read: a device token (``?token=`` or
 ``Authorization: Bearer``) makes a device connection; a Home Assistant access token makes an
-app/dashboard client connection. Limits follow HA's own websocket_api: maximum frame size,
-heartbeat, an inbound token bucket and a bounded outbound queue drained by one writer task.
+app/dashboard client connection. The kinds, through the hub, say what a connection's query
+means (a charger's ``role``/``estacionId``) and which device a client wants; this module knows
+no kind. Limits follow HA's own websocket_api: maximum frame size, heartbeat, an inbound token
+bucket and a bounded outbound queue drained by one writer task.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from ..const import DOMAIN, WS_PATH, Actor, CloseCode
-from ..models import DeviceRuntime
-from ..protocol.charger import QUERY_ROLE, QUERY_STATION, ROLE_CLIENT, ROLE_PUBLISHER
-from ..protocol.oven import encode_error
-from ..session_model import ActorRef
+from ..errors import ErrorKey
+from ..kind import Inbound, Source
+from ..sessions import ActorRef
 from .limits import FLOOD_CLOSE_AFTER, INBOUND_BURST, INBOUND_RATE, FailureThrottle, TokenBucket
 
 if TYPE_CHECKING:
+    from ..device import DeviceRuntime
     from ..hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ class WsLink:
         self._writer = asyncio.get_running_loop().create_task(
             self._write_loop(), name=f"{DOMAIN} ws writer {peer}"
         )
-        self.closing = False
+        self._closing = False
         self._close_code: int = 1000
         self._close_reason = ""
 
@@ -70,9 +72,14 @@ class WsLink:
         """Remote address, for log lines."""
         return self._peer
 
+    @property
+    def closing(self) -> bool:
+        """Whether the link was closed: frames still arriving on it are stale."""
+        return self._closing
+
     def send_text(self, text: str) -> None:
         """Queue a frame; a peer that lets ``MAX_PENDING`` frames pile up is closed."""
-        if self.closing:
+        if self._closing:
             return
         if len(self._queue) >= MAX_PENDING:
             _LOGGER.warning("%s is not reading its frames; closing it", self._peer)
@@ -83,9 +90,9 @@ class WsLink:
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (so an error frame reaches the peer)."""
-        if self.closing:
+        if self._closing:
             return
-        self.closing = True
+        self._closing = True
         self._close_code = code
         self._close_reason = reason
         self._wakeup.set()
@@ -97,7 +104,7 @@ class WsLink:
                 self._wakeup.clear()
                 while self._queue:
                     await self._ws.send_str(self._queue.popleft())
-                if self.closing:
+                if self._closing:
                     await self._ws.close(code=self._close_code, message=self._close_reason.encode())
                     return
         except ConnectionError, RuntimeError:
@@ -106,7 +113,7 @@ class WsLink:
 
     async def aclose(self) -> None:
         """The reader loop ended: let the writer send what is queued and close, then stop."""
-        self.closing = True
+        self._closing = True
         self._wakeup.set()
         try:
             async with asyncio.timeout(WRITER_GRACE):
@@ -139,58 +146,43 @@ class IotHubWebSocketView(HomeAssistantView):
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Authenticate, then serve a device or an app/dashboard client until it goes away.
 
-        Without ``role`` a device token makes a device connection and an HA token an app
-        connection (oven, seed 000). With ``role=publisher|client&estacionId=N`` the charger
-        rules of seed 002 apply, close codes included.
+        A device token makes a device connection, an HA token an app connection. A kind may
+        claim the query (seed 002's ``role=publisher|client&estacionId=N``): its rules then
+        decide who may connect and which device a client gets, close codes included.
         """
         hass: HomeAssistant = request.app[KEY_HASS]
         entries = hass.config_entries.async_loaded_entries(DOMAIN)
         if not entries:
             return web.Response(status=503, text="iot_hub is not loaded")
-        hub: Hub = entries[0].runtime_data  # a single hub entry (its unique id is the domain)
+        hub: Hub = entries[0].runtime_data  # a single hub entry (single_config_entry)
         token = _token_from(request)
-        role = request.query.get(QUERY_ROLE)
-        station = request.query.get(QUERY_STATION) or None
+        query = request.query
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         peer = request.remote or "unknown"
         if token is None:
             await self._refuse(request, ws, CloseCode.MISSING_CREDENTIALS, "missing credentials")
             return ws
-        if role not in (None, ROLE_PUBLISHER, ROLE_CLIENT):
-            return await _turn_away(ws, peer, CloseCode.POLICY, "unknown role")
-        if role == ROLE_PUBLISHER and station is None:
-            return await _turn_away(
-                ws, peer, CloseCode.MISSING_STATION, "publisher without estacionId"
-            )
-        if role == ROLE_CLIENT and station is None:
-            return await _turn_away(
-                ws, peer, CloseCode.DEVICE_NOT_CHOSEN, "client without estacionId"
-            )
-        # A client (dashboard) always brings an HA token; anyone else may be a device.
-        if role != ROLE_CLIENT and (device := hub.device_for_token(token)) is not None:
-            if role == ROLE_PUBLISHER and device.station_id != station:
-                # A valid token, not a failed login: the firmware names the wrong station.
-                return await _turn_away(
-                    ws, peer, CloseCode.UNKNOWN_DEVICE, "token belongs to another station"
-                )
+        route = hub.route(query)
+        if route is not None and route.refusal is not None:
+            return await _turn_away(ws, peer, *route.refusal)
+        if (route is None or route.devices) and (device := hub.device_for_token(token)):
+            if route is not None and route.admits is not None and not route.admits(device):
+                # A valid token, not a failed login: the firmware names the wrong device.
+                return await _turn_away(ws, peer, CloseCode.UNKNOWN_DEVICE, route.mismatch)
             process_success_login(request)
             await self._serve_device(hub, device, ws, peer)
             return ws
         refresh_token = hass.auth.async_validate_access_token(token)
         if (
             refresh_token is None
-            or role == ROLE_PUBLISHER  # a charger authenticates with its own device token
+            or (route is not None and not route.clients)  # e.g. a charger's own token only
             or async_user_not_allowed_do_auth(hass, refresh_token.user, request)
         ):
             await self._refuse(request, ws, CloseCode.INVALID_TOKEN, "invalid token")
             return ws
         process_success_login(request)
-        chosen = (
-            hub.device_for_station(station)
-            if station is not None
-            else hub.device_for_client(request.query.get("device"))
-        )
+        chosen = hub.device_for_client(route, query)
         if isinstance(chosen, int):
             return await _turn_away(ws, peer, chosen, _CHOICE_REFUSALS[chosen])
         user = refresh_token.user
@@ -202,7 +194,12 @@ class IotHubWebSocketView(HomeAssistantView):
         hub.attach_client(chosen, link)
         _LOGGER.debug("Client of %s connected from %s (%s)", chosen.name, peer, user.name)
         try:
-            await _pump(ws, link, lambda text: hub.handle_client_text(chosen, link, actor, text))
+            await _pump(
+                ws,
+                link,
+                lambda text: hub.receive(chosen, Inbound(Source.CLIENT, text, link, actor)),
+                lambda key: hub.notice(chosen, Source.CLIENT, key),
+            )
         finally:
             unsub_revoke()
             hub.detach_client(chosen, link)
@@ -215,7 +212,12 @@ class IotHubWebSocketView(HomeAssistantView):
         link = WsLink(ws, peer)
         hub.attach_device(device, link)
         try:
-            await _pump(ws, link, lambda text: hub.handle_device_text(device, link, text))
+            await _pump(
+                ws,
+                link,
+                lambda text: hub.receive(device, Inbound(Source.DEVICE, text, link)),
+                lambda key: hub.notice(device, Source.DEVICE, key),
+            )
         finally:
             hub.detach_device(device, link)
             await link.aclose()
@@ -270,8 +272,16 @@ async def _count_failed_login(request: web.Request, *, loudly: bool) -> None:
     await process_wrong_login(request.clone(rel_url=request.rel_url.without_query_params("token")))
 
 
-async def _pump(ws: web.WebSocketResponse, link: WsLink, on_text: Callable[[str], None]) -> None:
-    """Read frames until the peer leaves, applying the inbound limits."""
+async def _pump(
+    ws: web.WebSocketResponse,
+    link: WsLink,
+    on_text: Callable[[str], None],
+    notice: Callable[[ErrorKey], str],
+) -> None:
+    """Read frames until the peer leaves, applying the inbound limits.
+
+    ``notice`` words this transport's own errors in the protocol of the peer's kind.
+    """
     bucket = TokenBucket(rate=INBOUND_RATE, burst=INBOUND_BURST, tokens=INBOUND_BURST)
     warned = False
     async for msg in ws:
@@ -285,13 +295,13 @@ async def _pump(ws: web.WebSocketResponse, link: WsLink, on_text: Callable[[str]
                     "%s sends too fast; dropping frames", link.peer
                 )
                 warned = True
-                link.send_text(encode_error("rate limit exceeded"))
+                link.send_text(notice(ErrorKey.RATE_LIMITED))
             elif bucket.dropped_in_a_row >= FLOOD_CLOSE_AFTER:
                 _LOGGER.warning("%s kept flooding; closing it", link.peer)
                 link.close(CloseCode.POLICY, "flood")
                 break
         elif msg.type is WSMsgType.BINARY:
-            link.send_text(encode_error("binary frames are not supported; send text"))
+            link.send_text(notice(ErrorKey.BINARY_FRAME))
         elif msg.type is WSMsgType.ERROR:
             # aiohttp already closed the socket (1009 for a frame over MAX_FRAME_BYTES).
             _LOGGER.warning("%s sent a frame that broke the protocol: %s", link.peer, msg.data)

@@ -14,8 +14,8 @@ import json
 import math
 from typing import Any, Final, Literal
 
-from .errors import ProtocolError
-from .json_frames import parse_json_object
+from ...protocol import ProtocolError
+from ...protocol.json_frames import parse_json_object
 
 type OvenCommand = Literal["START", "STOP"]
 

@@ -1,0 +1,185 @@
+"""The charger in the UI: its station id, the authorised NFC cards, the energy price."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+from urllib.parse import quote
+
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+)
+import probatio as vol
+
+from .codec import QUERY_ROLE, QUERY_STATION, ROLE_PUBLISHER
+from .const import CONF_CARD_UID, CONF_PRICE, CONF_PRICE_ENTITY, CONF_STATION_ID, SUBENTRY_CARD
+from .core import normalise_uid
+
+STATION_MAX_LENGTH: Final = 32
+UID_MAX_LENGTH: Final = 64
+
+
+def _valid_station(station: str) -> bool:
+    """A station id: 1-32 printable characters, no blanks (it travels as ``?estacionId=``)."""
+    return (
+        0 < len(station) <= STATION_MAX_LENGTH
+        and station.isprintable()
+        and not any(char.isspace() for char in station)
+    )
+
+
+def _valid_uid(uid: str) -> bool:
+    """A card uid: 1-64 printable ASCII characters."""
+    return 0 < len(uid) <= UID_MAX_LENGTH and uid.isascii() and uid.isprintable()
+
+
+class StationFields:
+    """A charger's station id: what its firmware and dashboards send as ``estacionId``."""
+
+    def schema(self, current: Mapping[str, Any] | None) -> dict[Any, Any]:
+        """One text field; reconfiguring shows the saved id."""
+        if current is None:
+            return {vol.Required(CONF_STATION_ID): TextSelector()}
+        default = current.get(CONF_STATION_ID, "")
+        return {vol.Required(CONF_STATION_ID, default=default): TextSelector()}
+
+    def suggested(self, others: Sequence[ConfigSubentry]) -> dict[str, Any]:
+        """The lowest number no charger uses yet."""
+        used = {sub.data.get(CONF_STATION_ID) for sub in others}
+        number = 1
+        while str(number) in used:
+            number += 1
+        return {CONF_STATION_ID: str(number)}
+
+    def validate(
+        self, user_input: Mapping[str, Any], others: Sequence[ConfigSubentry]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Well formed, and not another charger's."""
+        station = str(user_input[CONF_STATION_ID]).strip()
+        if not _valid_station(station):
+            return {}, {CONF_STATION_ID: "station_invalid"}
+        if any(sub.data.get(CONF_STATION_ID) == station for sub in others):
+            return {}, {CONF_STATION_ID: "station_exists"}
+        return {CONF_STATION_ID: station}, {}
+
+    def device_query(self, data: Mapping[str, Any]) -> str:
+        """``role=publisher&estacionId=N&``: the seed's URL."""
+        station = quote(str(data[CONF_STATION_ID]), safe="")
+        return f"{QUERY_ROLE}={ROLE_PUBLISHER}&{QUERY_STATION}={station}&"
+
+
+class PriceOptions:
+    """The energy price that costs charging sessions: fixed, or a live price sensor."""
+
+    def schema(self, options: Mapping[str, Any], hass: HomeAssistant) -> dict[Any, Any]:
+        """Optional with a suggested value, not a default: a cleared field stays cleared."""
+        return {
+            vol.Optional(
+                CONF_PRICE, description={"suggested_value": options.get(CONF_PRICE)}
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=-10,
+                    max=100,
+                    step="any",
+                    unit_of_measurement=f"{hass.config.currency}/kWh",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+            vol.Optional(
+                CONF_PRICE_ENTITY,
+                description={"suggested_value": options.get(CONF_PRICE_ENTITY)},
+            ): EntitySelector(EntitySelectorConfig(domain="sensor")),
+        }
+
+    def clean(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """The options to save; a cleared field is left out."""
+        options: dict[str, Any] = {}
+        if (price := user_input.get(CONF_PRICE)) is not None:
+            options[CONF_PRICE] = float(price)
+        if price_entity := user_input.get(CONF_PRICE_ENTITY):
+            options[CONF_PRICE_ENTITY] = str(price_entity)
+        return options
+
+
+class CardSubentryFlow(ConfigSubentryFlow):
+    """Authorise an NFC card for a user (the title); rename the user or change the uid.
+
+    A card is authorised as soon as it is added and rejected as soon as it is removed:
+    chargers read the cards from the subentries at every scan.
+    """
+
+    def _validate(
+        self, user_input: dict[str, Any], except_id: str | None = None
+    ) -> tuple[str, str, dict[str, str]]:
+        """The stripped uid and name, and the errors of the form."""
+        uid = user_input[CONF_CARD_UID].strip()
+        name = user_input[CONF_NAME].strip()
+        errors: dict[str, str] = {}
+        if not _valid_uid(uid):
+            errors[CONF_CARD_UID] = "uid_invalid"
+        elif any(
+            normalise_uid(sub.data[CONF_CARD_UID]) == normalise_uid(uid)
+            and sub.subentry_id != except_id
+            for sub in self._get_entry().get_subentries_of_type(SUBENTRY_CARD)
+        ):
+            errors[CONF_CARD_UID] = "card_exists"
+        if not name:
+            errors[CONF_NAME] = "name_empty"
+        return uid, name, errors
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """The card's uid and its user's name."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            uid, name, errors = self._validate(user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=name, data={CONF_CARD_UID: uid}, unique_id=normalise_uid(uid)
+                )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_CARD_UID): TextSelector(),
+                vol.Required(CONF_NAME): TextSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Rename the card's user and, if needed, correct its uid."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            uid, name, errors = self._validate(user_input, except_id=subentry.subentry_id)
+            if not errors:
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    subentry,
+                    title=name,
+                    data_updates={CONF_CARD_UID: uid},
+                    unique_id=normalise_uid(uid),
+                )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME, default=subentry.title): TextSelector(),
+                vol.Required(CONF_CARD_UID, default=subentry.data[CONF_CARD_UID]): TextSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )

@@ -1,0 +1,70 @@
+"""The oven's entities: temperature, session state, the last session's figures, controls."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import Platform, UnitOfTemperature, UnitOfTime
+
+from ...descriptions import (
+    CONNECTIVITY,
+    SESSION_BUTTONS,
+    IotHubEntityDescription,
+    IotHubSensorDescription,
+    last_session,
+)
+from ...signals import Update
+
+SENSORS: Final = (
+    IotHubSensorDescription(
+        key="temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        updates_on=frozenset({Update.READING, Update.CONNECTION}),
+        value_fn=lambda oven: oven.temperature,
+    ),
+    IotHubSensorDescription(
+        key="session_state",
+        translation_key="session_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=["idle", "active"],
+        value_fn=lambda oven: "active" if oven.device.active_session else "idle",
+        attributes_fn=lambda oven: {
+            "session_id": s.id if (s := oven.device.active_session) else None
+        },
+    ),
+    IotHubSensorDescription(
+        key="last_session_duration",
+        translation_key="last_session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=1,
+        available_offline=True,
+        value_fn=last_session("duration"),
+    ),
+    IotHubSensorDescription(
+        key="last_session_max_temperature",
+        translation_key="last_session_max_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        available_offline=True,
+        value_fn=last_session("temperature_max"),
+    ),
+    IotHubSensorDescription(
+        key="last_session_readings",
+        translation_key="last_session_readings",
+        available_offline=True,
+        value_fn=last_session("readings"),
+    ),
+)
+
+ENTITIES: Final[dict[Platform, tuple[IotHubEntityDescription, ...]]] = {
+    Platform.SENSOR: SENSORS,
+    Platform.BINARY_SENSOR: (CONNECTIVITY,),
+    Platform.BUTTON: SESSION_BUTTONS,
+}

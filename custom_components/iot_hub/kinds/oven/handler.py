@@ -1,0 +1,122 @@
+"""The smart oven (seed 000) on one device: readings, app commands, START/STOP frames."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from homeassistant.core import callback
+from homeassistant.util import dt as dt_util
+
+from ...errors import ErrorKey, IotHubError
+from ...kind import Inbound, KindHandler, Source
+from ...protocol import ProtocolError
+from ...sessions import ActorRef, Session
+from ...signals import Update
+from .codec import (
+    CLIENT_ESP32,
+    CLIENT_MOBILE_APP,
+    ERROR_UNKNOWN_CLIENT,
+    Command,
+    Identify,
+    decode_app_frame,
+    decode_device_frame,
+    encode_device_command,
+    encode_error,
+    encode_reading_notice,
+    encode_session_notice,
+)
+from .measure import OvenMeasure
+
+_LOGGER = logging.getLogger(__name__)
+
+# Words for the app's and the oven's error frames; the app shows them as they are.
+WIRE_ERRORS: Final = {
+    ErrorKey.SESSION_ALREADY_ACTIVE: "session already active",
+    ErrorKey.NO_ACTIVE_SESSION: "no active session",
+    ErrorKey.DEVICE_NOT_CONNECTED: "oven not connected",
+    ErrorKey.RATE_LIMITED: "rate limit exceeded",
+    ErrorKey.BINARY_FRAME: "binary frames are not supported; send text",
+}
+
+
+def wire_error(_source: Source, key: ErrorKey) -> str:
+    """The seed's ``{"error": "..."}`` frame, for the oven and its app alike."""
+    return encode_error(WIRE_ERRORS[key])
+
+
+class OvenHandler(KindHandler):
+    """An oven's live state, and what its frames and its app's frames do."""
+
+    temperature: float | None = None
+
+    @callback
+    def receive(self, inbound: Inbound) -> None:
+        """A reading from the oven, or a command from its app."""
+        if inbound.source is Source.DEVICE:
+            self._device_frame(inbound)
+        else:
+            self._app_frame(inbound)
+
+    def _device_frame(self, inbound: Inbound) -> None:
+        try:
+            message = decode_device_frame(inbound.text)
+        except ProtocolError as err:
+            _LOGGER.debug("Invalid frame from %s: %s", self.device.name, err)
+            inbound.link.send_text(encode_error(str(err)))
+            return
+        if isinstance(message, Identify):
+            if message.client_type != CLIENT_ESP32:
+                inbound.link.send_text(encode_error(ERROR_UNKNOWN_CLIENT))
+            return
+        now = dt_util.utcnow()
+        self.temperature = message.temperature
+        session = self.device.reading(now)
+        if session is not None and isinstance(session.measure, OvenMeasure):
+            session.measure.add(message.temperature)
+        self.device.notify(Update.READING)
+        if self.device.has_clients:
+            self.device.broadcast(
+                encode_reading_notice(session.id if session else None, message.temperature, now),
+            )
+
+    def _app_frame(self, inbound: Inbound) -> None:
+        try:
+            message = decode_app_frame(inbound.text)
+        except ProtocolError as err:
+            inbound.link.send_text(encode_error(str(err)))
+            return
+        if isinstance(message, Identify):
+            if message.client_type != CLIENT_MOBILE_APP:
+                inbound.link.send_text(encode_error(ERROR_UNKNOWN_CLIENT))
+            return
+        assert isinstance(message, Command) and inbound.actor is not None
+        try:
+            if message.command == "START":
+                self.device.start_session(inbound.actor)
+            else:
+                self.device.stop_session(inbound.actor)
+        except IotHubError as err:
+            extra = {}
+            if (active := self.device.active_session) is not None:
+                extra["session_id"] = active.id
+            inbound.link.send_text(encode_error(WIRE_ERRORS[err.key], **extra))
+
+    def new_measure(self, by: ActorRef) -> OvenMeasure:
+        """An oven session summarises temperatures."""
+        return OvenMeasure()
+
+    @callback
+    def send_session_command(self, start: bool) -> None:
+        """START or STOP to the oven."""
+        self.device.send(encode_device_command("START" if start else "STOP"))
+
+    @callback
+    def session_changed(self, session: Session) -> None:
+        """Tell the apps (a new, iot_hub-only frame; legacy apps ignore unknown keys)."""
+        if self.device.has_clients:
+            self.device.broadcast(encode_session_notice(session.id, session.status))
+
+    def diagnostics(self) -> dict[str, float | None]:
+        """The last temperature."""
+        return {"temperature": self.temperature}
