@@ -43,6 +43,7 @@ from custom_components.iot_hub.kinds.charger.const import (
 from custom_components.iot_hub.kinds.charger.core import emergency_notification_id
 from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
+from custom_components.iot_hub.transport import websocket
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, hub_entry, oven_subentry, until
 
@@ -546,3 +547,95 @@ async def test_charger_that_missed_its_stop_is_told_again(
     await charger.send_json({"type": "metrics", "session_id": session_id, "w": 7200, "ts": 4})
     await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
     assert (await charger.receive_json(timeout=5))["type"] == "start"
+
+
+# -- transport notices and plain apps beside chargers --------------------------------------
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_flood_and_binary_frames_are_answered_in_the_charger_protocol(
+    ws_connect: WsConnect, hass_access_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A charger gets ``{type, message, code}``, a dashboard ``{type, message}``; never the
+    oven's ``{"error"}`` (issue 6: the transport answered every kind in the oven's shape)."""
+    monkeypatch.setattr(websocket, "INBOUND_RATE", 0.001)
+    monkeypatch.setattr(websocket, "INBOUND_BURST", 5.0)
+    monkeypatch.setattr(websocket, "FLOOD_CLOSE_AFTER", 50)
+    charger = await _publisher(ws_connect)
+    dashboard = await ws_connect(f"?role=client&estacionId=1&token={hass_access_token}")
+    assert (await dashboard.receive_json(timeout=5))["type"] == "subscribed"
+    assert (await dashboard.receive_json(timeout=5))["type"] == "init"
+    assert (await charger.receive_json(timeout=5))["type"] == "sync_request"
+
+    await charger.send_bytes(b"\x00\x01")
+    assert await charger.receive_json(timeout=5) == {
+        "type": "error",
+        "message": "binary frames are not supported; send text",
+        "code": "INVALID_MESSAGE",
+    }
+    await dashboard.send_bytes(b"\x00\x01")
+    assert await dashboard.receive_json(timeout=5) == {
+        "type": "error",
+        "message": "binary frames are not supported; send text",
+    }
+    for _ in range(200):
+        await charger.send_json({"type": "metrics", "w": 1000.0})
+    frame = await charger.receive_json(timeout=5)
+    while frame.get("type") != "error":  # replies to the frames within the burst
+        frame = await charger.receive_json(timeout=5)
+    assert frame == {"type": "error", "message": "rate limit exceeded", "code": "RATE_LIMITED"}
+    await _closed_with(charger, CloseCode.POLICY)
+    for _ in range(200):
+        await dashboard.send_json({"type": "stop"})
+    # Before it: the charger's metrics, and "no active session" for the stops in the burst.
+    while (frame := await dashboard.receive_json(timeout=5)).get("message") != (
+        "rate limit exceeded"
+    ):
+        assert frame["type"] in {"metrics", "error"}, frame
+    assert frame == {"type": "error", "message": "rate limit exceeded"}
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_plain_oven_app_finds_the_only_oven_beside_chargers(
+    ws_connect: WsConnect, hass_access_token: str
+) -> None:
+    """A seed-000 app names no device: the one oven is chosen, chargers don't count; a
+    charger named with ``?device=`` is not a device that app can talk to (4005)."""
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    app = await ws_connect(f"?token={hass_access_token}")
+    await app.send_json({"type": "mobile_app"})
+    await app.send_json({"command": "START"})
+    assert await oven.receive_str(timeout=5) == "START"
+    assert (await app.receive_json(timeout=5))["status"] == "active"
+    wrong = await ws_connect(f"?token={hass_access_token}&device=Charger 1")
+    await _closed_with(wrong, CloseCode.UNKNOWN_DEVICE)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_charger_actions_on_an_oven_are_not_supported(
+    hass: HomeAssistant, ws_connect: WsConnect
+) -> None:
+    """A card or clear_emergency aimed at an oven: a translated "not supported", nothing else."""
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, OVEN_ID), hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    )
+    assert device is not None
+    target = {"device_id": device.id}
+    for action, data in (("start_session", {"card": CARD}), ("clear_emergency", {})):
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(DOMAIN, action, {**target, **data}, blocking=True)
+        assert err.value.translation_key == "not_supported"
+        assert err.value.translation_placeholders == {"device": "Oven"}
+    assert _hub(hass).devices[OVEN_ID].active_session is None
+    # A name is for any kind: the oven's session is recorded as started for that person.
+    response = await hass.services.async_call(
+        DOMAIN,
+        "start_session",
+        {**target, "user_name": "Ana"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["session"]["started_by"]["name"] == "Ana"
+    assert await oven.receive_str(timeout=5) == "START"

@@ -521,6 +521,8 @@ async def test_options_price_applies_to_the_running_hub(
     assert hub.devices[CHARGER_ID].handler.price_now() == 0.31  # the live price wins
     hass.states.async_set("sensor.spot", "0.12")
     assert hub.devices[CHARGER_ID].handler.price_now() == 0.12
+    hass.states.async_set("sensor.spot", "unavailable")
+    assert hub.devices[CHARGER_ID].handler.price_now() is None  # that energy stays uncosted
     assert init_integration.runtime_data is hub
 
     # Clearing the sensor falls back to the fixed price; clearing both leaves no price.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 import re
 from typing import Any, cast
 
@@ -51,6 +52,24 @@ def _stored_events(hass: HomeAssistant) -> list[tuple[str, dict[str, Any]]]:
     return [(event_type, cast("dict[str, Any]", json_loads(data))) for event_type, data in rows]
 
 
+async def logbook_entries(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, start: datetime, device_id: str
+) -> list[dict[str, Any]]:
+    """iot_hub's logbook entries of one HA device since ``start``, as the frontend asks."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "logbook/get_events",
+            "start_time": start.isoformat(),
+            "end_time": dt_util.utcnow().isoformat(),
+            "device_ids": [device_id],
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+    return [e for e in response["result"] if e.get("domain") == DOMAIN]
+
+
 async def test_session_in_recorder_and_logbook(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -93,18 +112,7 @@ async def test_session_in_recorder_and_logbook(
     assert ended["summary"]["readings"] == 3
     assert ended["summary"]["temperature_max"] == 200.5
 
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "logbook/get_events",
-            "start_time": start.isoformat(),
-            "end_time": dt_util.utcnow().isoformat(),
-            "device_ids": [device.id],
-        }
-    )
-    response = await client.receive_json()
-    assert response["success"], response
-    entries = [e for e in response["result"] if e.get("domain") == DOMAIN]
+    entries = await logbook_entries(hass, hass_ws_client, start, device.id)
     assert [e["name"] for e in entries] == ["Oven", "Oven"]
     # The action's context reached the events: the logbook names the action behind each.
     assert [e["context_service"] for e in entries] == ["start_session", "stop_session"]
