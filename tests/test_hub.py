@@ -267,3 +267,23 @@ async def test_frames_of_a_replaced_link_are_dropped(
     assert old.sent == []
     hub.receive(oven, Inbound(Source.DEVICE, "180", new))
     assert oven.handler.temperature == 180.0
+
+
+async def test_frames_without_a_connection_fit_the_transport_contract(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A frame that no WebSocket carried (an MQTT message, an HTTP POST of a reading) goes
+    through the same ``Inbound``: a one-shot link collects the replies, and the device's
+    connection, if any, is not disturbed."""
+    hub = _hub(init_integration)
+    oven = hub.devices[OVEN_ID]
+    socket = FakeLink()
+    hub.attach_device(oven, socket)
+    post = FakeLink(peer="192.0.2.99")  # never attached: like the reply of one HTTP request
+    hub.receive(oven, Inbound(Source.DEVICE, "21.5", post))
+    assert oven.handler.temperature == 21.5
+    hub.receive(oven, Inbound(Source.DEVICE, "warm", post))
+    assert post.sent == ['{"error": "invalid temperature reading"}']
+    assert socket.sent == []
+    assert oven.link is socket
+    assert socket.closed is None

@@ -1,7 +1,8 @@
-"""Pure wire codecs, one module per legacy protocol.
+"""What every kind's codec shares: the typed error and the JSON-object frame parse.
 
-Nothing here imports Home Assistant or does I/O: a codec turns a frame into a typed domain
-message (or raises its typed error) and a domain command into a frame.
+Each kind's own codec lives in its package (``kinds/<kind>/codec.py``). Like them, nothing here
+imports Home Assistant or does I/O: a codec turns a frame into a typed domain message (or
+raises ``ProtocolError``) and a domain command into a frame.
 """
 
 from .errors import ProtocolError
