@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
+from pathlib import Path
 import re
 from typing import Any
 from unittest.mock import patch
@@ -45,6 +47,7 @@ from custom_components.iot_hub.tokens import hash_token
 from .conftest import OVEN2_TOKEN, OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, state_of, until
 from .fakes import FakeLink
 
+MANIFEST = "custom_components/iot_hub/manifest.json"
 TOKEN_IN_URL = re.compile(r"\?token=(?P<token>[A-Za-z0-9_-]+)$")
 
 
@@ -124,10 +127,14 @@ async def test_user_step_creates_the_hub(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("init_integration")
 async def test_second_hub_aborts(hass: HomeAssistant) -> None:
-    """Only one hub: a second user flow aborts at once."""
+    """Only one hub: the manifest's single_config_entry makes HA itself refuse a second (and
+    stop offering "Add hub"), worded by HA's own translation."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "single_instance_allowed"
+    assert result["translation_domain"] == "homeassistant"
+    manifest = json.loads((Path(__file__).parent.parent / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["single_config_entry"] is True
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
