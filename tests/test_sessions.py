@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import ClientWebSocketResponse
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
@@ -282,20 +283,47 @@ async def test_actions_and_their_errors(
     assert len(await _sessions(hass, start_time=started_at)) == 1
 
 
+async def _oven_gone_mid_session(
+    hass: HomeAssistant, ws_connect: WsConnect, access_token: str
+) -> ClientWebSocketResponse:
+    """The oven connects, its app starts a session, the oven's socket drops: the app."""
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    app = await ws_connect(f"?token={access_token}")
+    await app.send_json({"command": "START"})
+    assert await oven.receive_str(timeout=5) == "START"
+    await oven.close()
+    await until(lambda: state_of(hass, "binary_sensor.oven_connectivity") == "off")
+    return app
+
+
 @pytest.mark.usefixtures("init_integration")
 async def test_stop_while_oven_offline_still_ends_session(
     hass: HomeAssistant, ws_connect: WsConnect, hass_access_token: str
 ) -> None:
     """An oven that vanished mid-session can still have its session stopped from HA."""
-    oven = await ws_connect(f"?token={OVEN_TOKEN}")
-    app = await ws_connect(f"?token={hass_access_token}")
-    await app.send_json({"command": "START"})
-    assert await oven.receive_str(timeout=5) == "START"
-    await oven.close()
-    await until(lambda: state_of(hass, "binary_sensor.oven_connectivity") == "off")
+    app = await _oven_gone_mid_session(hass, ws_connect, hass_access_token)
     await app.send_json({"command": "STOP"})
     assert await app.receive_json(timeout=5) == {"session_id": 1, "status": "active"}
     assert await app.receive_json(timeout=5) == {"session_id": 1, "status": "stopped"}
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_oven_back_mid_session_is_told_start(
+    hass: HomeAssistant, ws_connect: WsConnect, hass_access_token: str
+) -> None:
+    """An oven that lost its socket mid-session gets START again, as a charger gets `start`:
+    a rebooted oven would otherwise sit cold while HA shows the session active."""
+    app = await _oven_gone_mid_session(hass, ws_connect, hass_access_token)
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    assert await oven.receive_str(timeout=5) == "START"
+    await app.send_json({"command": "STOP"})
+    assert await oven.receive_str(timeout=5) == "STOP"
+    # Back with no session running: nothing to tell it.
+    await oven.close()
+    await until(lambda: state_of(hass, "binary_sensor.oven_connectivity") == "off")
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    await oven.send_str("not a reading")
+    assert "error" in await oven.receive_json(timeout=5)  # the first frame it gets
 
 
 def _stored_active_session() -> dict[str, Any]:
@@ -336,6 +364,8 @@ async def test_restart_session_continues_when_oven_returns(
     """After a restart the running session continues if the oven is back within the grace."""
     assert state_of(hass, "sensor.oven_session") == "unavailable"
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    # Back within the grace period: told its session again (a rebooted oven would be cold).
+    assert await oven.receive_str(timeout=5) == "START"
     await until(lambda: state_of(hass, "sensor.oven_session") == "active")
     app = await ws_connect(f"?token={hass_access_token}")
     await oven.send_str("210")
@@ -403,6 +433,7 @@ async def test_reload_is_a_restart(
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await hass.async_block_till_done()
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    assert await oven.receive_str(timeout=5) == "START"  # told its session again
     await until(lambda: state_of(hass, "sensor.oven_session") == "active")
     assert hass.states.get("sensor.oven_session").attributes["session_id"] == 1
 

@@ -219,6 +219,11 @@ class Hub:
         device.link = link
         self.sessions.device_returned(device.id)
         device.handler.device_attached()
+        if device.active_session is not None:
+            # Back mid-session (a reboot, a lost link, HA restarted within the grace): the
+            # device may have lost its session while HA still shows it running. Tell it
+            # again, whatever its kind; the firmware decides whether to resume.
+            device.handler.send_session_command(start=True)
         device.notify(Update.CONNECTION)
 
     @callback

@@ -161,7 +161,10 @@ class KindHandler:
         """A frame from the device or one of its clients."""
 
     def device_attached(self) -> None:
-        """The device (re)connected: greet it as its protocol expects."""
+        """The device (re)connected: greet it as its protocol expects.
+
+        The hub then sends ``send_session_command(start=True)`` if a session is running.
+        """
 
     def client_attached(self, link: Link) -> None:
         """A client subscribed: greet it as its protocol expects."""

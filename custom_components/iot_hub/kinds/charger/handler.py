@@ -90,16 +90,13 @@ class ChargerHandler(ChargerCore):
 
     @callback
     def device_attached(self) -> None:
-        """Seed 002's ack to a publisher; and its session again, if one is running.
+        """Seed 002's ack to a publisher (the hub then tells it its running session, if any).
 
         A charger that rebooted (or lost its link) mid-session comes back with its relay open
-        while HA still holds the session: every card would then get CHARGER_BUSY. Telling
-        it ``start`` again makes both agree; the firmware decides whether to resume.
+        while HA still holds the session: every card would then get CHARGER_BUSY.
         """
         self.stops_sent.clear()
         self.device.send(encode_connected(self.station))
-        if self.device.active_session is not None:
-            self.send_session_command(start=True)
 
     @callback
     def client_attached(self, link: Link) -> None:
