@@ -9,8 +9,9 @@ charger), and has each send R ``metrics`` frames per second for S seconds. Measu
 
 * iot_hub: metrics per second that became states of the chargers' power sensors
   (``sensor.<name>_power``, ``state_changed`` events), and the latency from "frame sent" to
-  "state written"; also how many states iot_hub wrote per metric (voltage, current, power,
-  session energy, cost, duration, lifetime energy...), and whether the sessions kept all the
+  "state written"; also how many states iot_hub wrote per metric (the entities enabled by
+  default that follow readings: power, session energy, lifetime energy and cost; voltage,
+  current, session cost and duration are off by default), and whether the sessions kept all the
   energy the frames carried (the trapezoid of the sent powers, 3 s apart on the device clock);
 * baseline "raw aiohttp": the same senders and load against a plain ``aiohttp.web``
   WebSocket server on another port of the same event loop that decodes the JSON and calls a

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import os
 from types import MappingProxyType
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 from aiohttp import ClientWebSocketResponse
 from homeassistant.config_entries import ConfigSubentryData
@@ -40,6 +41,17 @@ type WsConnect = Callable[..., Awaitable[ClientWebSocketResponse]]
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let the hass fixture find custom_components/iot_hub."""
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Every entity enabled, as for a user who enabled those off by default (HA's own name)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ async def _charging(ws_connect: WsConnect) -> ClientWebSocketResponse:
 @pytest.mark.parametrize(
     "platform", [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT]
 )
-@pytest.mark.usefixtures("only_platform")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "only_platform")
 async def test_entities(
     hass: HomeAssistant,
     *,
@@ -96,7 +96,7 @@ async def test_entities(
     await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
 
 
-@pytest.mark.usefixtures("init_integration")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_integration")
 async def test_charging_states(hass: HomeAssistant, ws_connect: WsConnect) -> None:
     """Meters, cost in HA's currency, user and state follow the session; idle reads zero."""
     assert state_of(hass, "sensor.charger_1_charger_state") == "offline"
@@ -182,7 +182,7 @@ async def test_every_scan_is_an_event(hass: HomeAssistant, ws_connect: WsConnect
     assert len({fired_at for fired_at, _, _ in seen}) == 3  # the repeat is an event of its own
 
 
-@pytest.mark.usefixtures("init_integration")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_integration")
 async def test_emergency_sensor_and_clear_button(
     hass: HomeAssistant, ws_connect: WsConnect
 ) -> None:

@@ -66,7 +66,7 @@ def only_platform(platform: Platform) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.BUTTON])
-@pytest.mark.usefixtures("stored_history", "only_platform")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "stored_history", "only_platform")
 async def test_entities(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -99,7 +99,7 @@ async def test_entities(
         assert entry.unique_id.startswith(f"{OVEN_ID}_")
 
 
-@pytest.mark.usefixtures("stored_history", "init_integration")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "stored_history", "init_integration")
 async def test_offline_availability(hass: HomeAssistant, ws_connect: WsConnect) -> None:
     """Offline: live values are unavailable; connectivity and the last session stay shown."""
     assert state_of(hass, "binary_sensor.oven_connectivity") == "off"
@@ -118,7 +118,7 @@ async def test_offline_availability(hass: HomeAssistant, ws_connect: WsConnect) 
     assert state_of(hass, "sensor.oven_last_session_readings") == "3"
 
 
-@pytest.mark.usefixtures("init_integration")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_integration")
 async def test_no_session_yet(hass: HomeAssistant) -> None:
     """Without any finished session the summary sensors have no value (not zero)."""
     for key in ("readings", "max_temperature", "duration"):

@@ -77,6 +77,7 @@ async def test_unload_closes_connections_then_503(
     assert state.attributes["session_id"] == 1
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_reload_keeps_sessions_and_ids(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:

@@ -52,7 +52,7 @@ async def _sessions(hass: HomeAssistant, **data: Any) -> list[dict[str, Any]]:
     return sessions
 
 
-@pytest.mark.usefixtures("init_integration")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_integration")
 async def test_app_session_round_trip(
     hass: HomeAssistant, ws_connect: WsConnect, hass_access_token: str, hass_admin_user: Any
 ) -> None:

@@ -73,7 +73,7 @@ async def _sessions(hass: HomeAssistant) -> list[dict[str, Any]]:
     return sessions
 
 
-@pytest.mark.usefixtures("init_integration")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_integration")
 async def test_app_and_oven_simulators_run_a_session(
     hass: HomeAssistant, ws_url: str, start_oven: StartOven, hass_access_token: str
 ) -> None:

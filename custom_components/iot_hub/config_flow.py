@@ -33,7 +33,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from . import kinds
+from . import capacity, kinds
 from .const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
@@ -166,10 +166,13 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
         """Name and kind of the new device."""
         registered = kinds.registered()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] | None = None
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
             if (error := self._name_error(name)) is not None:
                 errors[CONF_NAME] = error
+            elif (placeholders := self._past_cap(_kind(user_input[CONF_KIND]))) is not None:
+                errors["base"] = "hub_full"
             else:
                 self._name = name
                 self._kind = _kind(user_input[CONF_KIND])
@@ -193,7 +196,20 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
+            description_placeholders=placeholders,
         )
+
+    def _past_cap(self, kind: Kind) -> dict[str, str] | None:
+        """The refusal's placeholders when a device of ``kind`` would pass HA's entity cap.
+
+        HA would create it without all its entities (a log line only): refuse it here.
+        """
+        known = {known.key: known for known in kinds.registered()}
+        count = capacity.wanted_entities(self.hass, self._get_entry(), known)
+        count += capacity.enabled_by_default(kind)
+        if count <= (cap := capacity.max_enabled()):
+            return None
+        return {"count": str(count), "max": str(cap)}
 
     async def async_step_details(
         self, user_input: dict[str, Any] | None = None

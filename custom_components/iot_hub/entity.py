@@ -16,6 +16,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .capacity import unique_id
 from .const import DOMAIN
 from .descriptions import IotHubEntityDescription
 from .device import DeviceRuntime
@@ -36,7 +37,7 @@ class IotHubEntity(Entity):
         """Bind to a device."""
         self.device = device
         self.entity_description = description
-        self._attr_unique_id = f"{device.id}_{description.key}"
+        self._attr_unique_id = unique_id(device.id, description.key)
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, device.id)},
             name=device.name,

@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
+from . import capacity
 from .const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
@@ -79,6 +80,7 @@ class Hub:
             self._add_device(subentry)
         for device_id in self.sessions.device_ids() - self.devices.keys():
             self.sessions.forget_device(device_id)
+        capacity.check(self.hass, self.entry, self.kinds)
 
     async def async_shutdown(self) -> None:
         """Close every connection and write sessions (unload)."""
@@ -119,6 +121,9 @@ class Hub:
     def async_sync_subentries(self) -> None:
         """Apply added, removed, renamed and re-tokened subentries without a reload."""
         current = {s.subentry_id: s for s in self.entry.get_subentries_of_type(SUBENTRY_DEVICE)}
+        if current.keys() != self.devices.keys():
+            # Devices come or go: past HA's entity cap, a repair issue says so.
+            capacity.check(self.hass, self.entry, self.kinds)
         for device_id in self.devices.keys() - current.keys():
             removed = self.devices.pop(device_id)
             del self._by_token_hash[removed.token_hash]

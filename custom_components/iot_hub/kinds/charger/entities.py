@@ -1,7 +1,16 @@
-"""The charger's entities: meters, session, state, lifetime totals, emergency, card scans."""
+"""The charger's entities: meters, session, state, lifetime totals, emergency, card scans.
+
+Enabled by default: what most users need (10, so 1,000 chargers fit HA's 10,000 enabled
+entities per entry): power, session energy, charger state (it says ``offline`` too), lifetime
+energy and cost (the Energy dashboard), emergency, card scan, start, stop and clear emergency.
+Off by default, one click away: voltage and current (power is their product), session cost,
+duration and user (the dashboards' frames and the session events carry them), the last
+session's figures (``iot_hub.get_sessions``, ``iot_hub_session_ended``) and connectivity.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
@@ -54,12 +63,14 @@ def _restore_lifetime(charger: ChargerHandler, kwh: float) -> None:
 def _measurement(
     key: str, device_class: SensorDeviceClass, unit: str, precision: int
 ) -> IotHubSensorDescription:
+    """Voltage or current: off by default (power is what most users watch)."""
     return IotHubSensorDescription(
         key=key,
         device_class=device_class,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=unit,
         suggested_display_precision=precision,
+        entity_registry_enabled_default=False,
         updates_on=ON_READING,
         value_fn=lambda charger: getattr(charger, key),
     )
@@ -92,6 +103,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="session_cost",
         translation_key="session_cost",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
         monetary=True,
@@ -101,6 +113,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="session_duration",
         translation_key="session_duration",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
@@ -111,6 +124,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="current_user",
         translation_key="current_user",
+        entity_registry_enabled_default=False,
         value_fn=lambda charger: m.user_name if (m := charger.charge()) else None,
     ),
     IotHubSensorDescription(
@@ -124,6 +138,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="last_session_energy",
         translation_key="last_session_energy",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=3,
@@ -133,6 +148,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="last_session_cost",
         translation_key="last_session_cost",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
         monetary=True,
@@ -142,6 +158,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="last_session_charge_duration",
         translation_key="last_session_duration",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
@@ -200,7 +217,11 @@ CARD_SCAN_EVENT: Final = IotHubEventDescription(
 
 ENTITIES: Final[dict[Platform, tuple[IotHubEntityDescription, ...]]] = {
     Platform.SENSOR: SENSORS,
-    Platform.BINARY_SENSOR: (CONNECTIVITY, EMERGENCY),
+    # The charger state says offline: connectivity is off by default here.
+    Platform.BINARY_SENSOR: (
+        replace(CONNECTIVITY, entity_registry_enabled_default=False),
+        EMERGENCY,
+    ),
     Platform.BUTTON: (*SESSION_BUTTONS, CLEAR_EMERGENCY),
     Platform.EVENT: (CARD_SCAN_EVENT,),
 }

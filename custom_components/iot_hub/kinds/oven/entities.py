@@ -1,4 +1,10 @@
-"""The oven's entities: temperature, session state, the last session's figures, controls."""
+"""The oven's entities: temperature, session state, the last session's figures, controls.
+
+Enabled by default: what most users watch and press (temperature, session state,
+connectivity, start and stop). The last session's figures are off by default, one click away:
+every finished session is also in ``iot_hub.get_sessions`` and ``iot_hub_session_ended``, and
+each enabled entity costs hub capacity (HA's 10,000 per entry: 2,000 ovens at 5 each).
+"""
 
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="last_session_duration",
         translation_key="last_session_duration",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
@@ -49,6 +56,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="last_session_max_temperature",
         translation_key="last_session_max_temperature",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.TEMPERATURE,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=1,
@@ -58,6 +66,7 @@ SENSORS: Final = (
     IotHubSensorDescription(
         key="last_session_readings",
         translation_key="last_session_readings",
+        entity_registry_enabled_default=False,
         available_offline=True,
         value_fn=last_session("readings"),
     ),
