@@ -102,6 +102,15 @@ def _stuck_link(buffered: int) -> tuple[WsLink, FakeTransport]:
     return WsLink(ws, "192.0.2.1", cast("Any", transport)), transport
 
 
+async def _link_stuck_in_a_write(monkeypatch: pytest.MonkeyPatch) -> tuple[WsLink, FakeTransport]:
+    """A link whose writer hangs on its first frame, 10 bytes in the transport, a short grace."""
+    monkeypatch.setattr(ws_link, "WRITER_GRACE", 0.01)
+    link, transport = _stuck_link(buffered=10)
+    link.send_text("stuck")
+    await asyncio.sleep(0)  # the writer takes it and hangs
+    return link, transport
+
+
 class PingedWebSocket(FakeWebSocket):
     """Counts pings."""
 
@@ -117,12 +126,9 @@ async def test_peer_that_takes_nothing_is_aborted_after_the_grace(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Its backlog is dropped at once; the socket, stuck in a write, is aborted later."""
-    monkeypatch.setattr(ws_link, "WRITER_GRACE", 0.01)
-    link, transport = _stuck_link(buffered=10)
-    link.send_text("stuck")
+    link, transport = await _link_stuck_in_a_write(monkeypatch)
     link.send_text("queued")
-    assert link.buffered() == 10 + len("stuck") + len("queued")
-    await asyncio.sleep(0)  # the writer takes "stuck" and hangs on it
+    assert link.buffered() == 10 + len("queued")  # the transport's bytes, and the queue's
     link.give_up("not reading")
     link.give_up("said once")
     assert link.closing
@@ -166,4 +172,15 @@ async def test_heartbeat_pings_a_silent_peer_and_gives_up_without_an_answer(
             await asyncio.sleep(0.005)
     assert ws.pings >= 2
     assert ws.closed == (1013, b"did not answer a ping")
+    await link.aclose()
+
+
+async def test_closed_peer_that_takes_nothing_is_aborted_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Any close (here: replaced) is bounded: no heartbeat runs once closing, the grace does."""
+    link, transport = await _link_stuck_in_a_write(monkeypatch)
+    link.close(4008, "replaced by a newer connection")
+    await asyncio.sleep(0.05)
+    assert transport.aborted
     await link.aclose()

@@ -83,22 +83,25 @@ class WsLink:
         self._wakeup.set()
 
     def close(self, code: int, reason: str) -> None:
-        """Close after the frames already queued (so an error frame reaches the peer)."""
+        """Close after the frames already queued (so an error frame reaches the peer).
+
+        A peer that has not taken them and the close within ``WRITER_GRACE`` is dropped.
+        """
         if self._closing:
             return
         self._closing = True
         self._close_code = code
         self._close_reason = reason
         self._wakeup.set()
+        self._set_timer(WRITER_GRACE, self._abort)  # instead of the heartbeat, from now on
 
     def give_up(self, reason: str) -> None:
-        """The peer does not read: drop its backlog, close with 1013, abort after the grace."""
+        """The peer does not read: drop its backlog and close with 1013."""
         if self._closing:
             return
         self._queue.clear()
         self._queued_chars = 0
         self.close(CloseCode.TRY_AGAIN_LATER, reason)
-        self._set_timer(WRITER_GRACE, self._abort)
 
     def heard(self) -> None:
         """Something came from the peer (a frame, a pong): it is alive."""
@@ -132,7 +135,7 @@ class WsLink:
             await self._ws.ping()
 
     def _abort(self) -> None:
-        """The grace is over and the peer still did not take its close: drop the socket."""
+        """The grace is over and the connection is still there: drop the socket."""
         self._timer = None
         if not self._writer.done():
             self._writer.cancel()
