@@ -43,7 +43,7 @@ from custom_components.iot_hub.kinds.charger.const import (
 from custom_components.iot_hub.kinds.charger.core import emergency_notification_id
 from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
-from custom_components.iot_hub.transport import websocket
+from custom_components.iot_hub.transport import limits
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, hub_entry, oven_subentry, until
 
@@ -558,9 +558,9 @@ async def test_flood_and_binary_frames_are_answered_in_the_charger_protocol(
 ) -> None:
     """A charger gets ``{type, message, code}``, a dashboard ``{type, message}``; never the
     oven's ``{"error"}`` (issue 6: the transport answered every kind in the oven's shape)."""
-    monkeypatch.setattr(websocket, "INBOUND_RATE", 0.001)
-    monkeypatch.setattr(websocket, "INBOUND_BURST", 5.0)
-    monkeypatch.setattr(websocket, "FLOOD_CLOSE_AFTER", 50)
+    monkeypatch.setattr(limits, "INBOUND_RATE", 0.001)
+    monkeypatch.setattr(limits, "INBOUND_BURST", 5.0)
+    monkeypatch.setattr(limits, "FLOOD_CLOSE_AFTER", 50)
     charger = await _publisher(ws_connect)
     dashboard = await ws_connect(f"?role=client&estacionId=1&token={hass_access_token}")
     assert (await dashboard.receive_json(timeout=5))["type"] == "subscribed"

@@ -29,9 +29,13 @@ from custom_components.iot_hub.config_flow import CONF_ROTATE_TOKEN, HUB_TITLE
 from custom_components.iot_hub.const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
+    CONF_MAX_CONNECTIONS_PER_ADDRESS,
+    CONF_MAX_CONNECTIONS_PER_USER,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_MAX_CONNECTIONS_PER_USER,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
     EVENT_SESSION_ENDED,
@@ -162,14 +166,19 @@ async def test_options_history_size_applies_without_reload(
     assert defaults == {
         CONF_HISTORY_SIZE: DEFAULT_HISTORY_SIZE,
         CONF_RESUME_GRACE: DEFAULT_RESUME_GRACE,
+        CONF_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        CONF_MAX_CONNECTIONS_PER_USER: DEFAULT_MAX_CONNECTIONS_PER_USER,
     }
     # The number selector hands over floats; they are stored as ints.
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_HISTORY_SIZE: 2.0, CONF_RESUME_GRACE: 5.0}
+        result["flow_id"],
+        {CONF_HISTORY_SIZE: 2.0, CONF_RESUME_GRACE: 5.0, CONF_MAX_CONNECTIONS_PER_USER: 4.0},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert init_integration.options == {CONF_HISTORY_SIZE: 2, CONF_RESUME_GRACE: 5}
+    caps = {CONF_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS}
+    caps[CONF_MAX_CONNECTIONS_PER_USER] = 4
+    assert init_integration.options == {CONF_HISTORY_SIZE: 2, CONF_RESUME_GRACE: 5, **caps}
 
     assert init_integration.runtime_data is hub  # not reloaded
     assert link.closed is None  # and the device was not dropped
@@ -181,7 +190,7 @@ async def test_options_history_size_applies_without_reload(
     # The form now shows the stored values.
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     defaults = _defaults(result)
-    assert defaults == {CONF_HISTORY_SIZE: 2, CONF_RESUME_GRACE: 5}
+    assert defaults == {CONF_HISTORY_SIZE: 2, CONF_RESUME_GRACE: 5, **caps}
 
 
 async def test_options_grace_period_used_after_restart(

@@ -17,9 +17,13 @@ from custom_components.iot_hub.config_flow import CONF_ROTATE_TOKEN, _device_url
 from custom_components.iot_hub.const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
+    CONF_MAX_CONNECTIONS_PER_ADDRESS,
+    CONF_MAX_CONNECTIONS_PER_USER,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_MAX_CONNECTIONS_PER_USER,
     DEFAULT_RESUME_GRACE,
     SUBENTRY_DEVICE,
     WS_PATH,
@@ -49,6 +53,10 @@ from .test_config_flow import _defaults, _suggested
 
 CARD_ID = card_subentry_id(CARD)
 REJECTED = {"type": "error", "message": "card not authorised", "code": "CARD_REJECTED"}
+DEFAULT_CAPS = {
+    CONF_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    CONF_MAX_CONNECTIONS_PER_USER: DEFAULT_MAX_CONNECTIONS_PER_USER,
+}
 
 
 @pytest.fixture
@@ -487,6 +495,7 @@ async def test_options_price_applies_to_the_running_hub(
     assert _fields(result) == [
         CONF_HISTORY_SIZE,
         CONF_RESUME_GRACE,
+        *DEFAULT_CAPS,
         CONF_PRICE,
         CONF_PRICE_ENTITY,
     ]
@@ -499,6 +508,7 @@ async def test_options_price_applies_to_the_running_hub(
     assert init_integration.options == {
         CONF_HISTORY_SIZE: 50,
         CONF_RESUME_GRACE: 60,
+        **DEFAULT_CAPS,
         CONF_PRICE: 1.0,
     }
     assert isinstance(init_integration.options[CONF_PRICE], float)
@@ -540,7 +550,11 @@ async def test_options_price_applies_to_the_running_hub(
         result["flow_id"], {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60}
     )
     await hass.async_block_till_done()
-    assert init_integration.options == {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60}
+    assert init_integration.options == {
+        CONF_HISTORY_SIZE: 50,
+        CONF_RESUME_GRACE: 60,
+        **DEFAULT_CAPS,
+    }
     assert hub.devices[CHARGER_ID].handler.price_now() is None
 
 

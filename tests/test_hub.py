@@ -24,7 +24,7 @@ from custom_components.iot_hub.kind import Inbound, Source
 from custom_components.iot_hub.sessions import STORAGE_VERSION
 from custom_components.iot_hub.tokens import hash_token
 from custom_components.iot_hub.transport.link import Link
-from custom_components.iot_hub.transport.websocket import WsLink
+from custom_components.iot_hub.transport.ws_link import WsLink
 
 from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS
 from .fakes import FakeLink

@@ -17,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iot_hub.const import WS_PATH, CloseCode
-from custom_components.iot_hub.transport import websocket
+from custom_components.iot_hub.transport import limits, websocket, ws_link
 
 from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, state_of, until
 
@@ -194,9 +194,9 @@ async def test_flood_is_dropped_then_cut_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Frames beyond the rate get one error frame; an endless flood is closed with 1008."""
-    monkeypatch.setattr(websocket, "INBOUND_RATE", 0.001)
-    monkeypatch.setattr(websocket, "INBOUND_BURST", 5.0)
-    monkeypatch.setattr(websocket, "FLOOD_CLOSE_AFTER", 50)
+    monkeypatch.setattr(limits, "INBOUND_RATE", 0.001)
+    monkeypatch.setattr(limits, "INBOUND_BURST", 5.0)
+    monkeypatch.setattr(limits, "FLOOD_CLOSE_AFTER", 50)
     app = await ws_connect(f"?token={hass_access_token}")
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
     for value in range(200):
@@ -234,7 +234,7 @@ async def test_slow_reader_is_cut_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A peer that does not read its frames cannot grow the queue without bound."""
-    monkeypatch.setattr(websocket, "MAX_PENDING", 3)
+    monkeypatch.setattr(ws_link, "MAX_PENDING", 3)
     await ws_connect(f"?token={OVEN_TOKEN}")
     hub = hass.config_entries.async_entries("iot_hub")[0].runtime_data
     link = hub.devices[OVEN_ID].link
@@ -277,23 +277,29 @@ async def test_ws_path_constant() -> None:
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_too_fast_is_warned_once_per_connection(
+async def test_too_fast_is_noticed_once_per_window_and_warned_once(
     hass: HomeAssistant,
     ws_connect: WsConnect,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Every run of dropped frames gets an error frame; the log gets one warning."""
-    monkeypatch.setattr(websocket, "INBOUND_RATE", 20.0)
-    monkeypatch.setattr(websocket, "INBOUND_BURST", 1.0)
+    """Dropped frames get one error frame per window; the log gets one warning per connection."""
+    monkeypatch.setattr(limits, "INBOUND_RATE", 20.0)
+    monkeypatch.setattr(limits, "INBOUND_BURST", 1.0)
+    monkeypatch.setattr(limits, "FLOOD_WINDOW", 0.5)
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
-    for _ in range(3):
-        await oven.send_str("20")
-        await oven.send_str("21")  # beyond the burst of one: dropped
+    for window in range(2):
+        for _ in range(2):
+            await oven.send_str("20")
+            await oven.send_str("21")  # beyond the burst of one: dropped
+            await asyncio.sleep(0.1)  # two frames' worth of refill
         assert await oven.receive_json(timeout=5) == {"error": "rate limit exceeded"}
-        await asyncio.sleep(0.1)  # two frames' worth of refill
+        with pytest.raises(TimeoutError):  # the second run of the window was not noticed
+            await oven.receive(timeout=0.1)
+        if not window:
+            await asyncio.sleep(0.5)  # a new window
     warnings = [r for r in caplog.records if "sends too fast" in r.getMessage()]
-    assert [r.levelno for r in warnings] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    assert [r.levelno for r in warnings] == [logging.WARNING, logging.DEBUG]
     assert state_of(hass, "sensor.oven_temperature") == "20.0"
 
 

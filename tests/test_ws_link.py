@@ -8,8 +8,8 @@ from typing import Any, cast
 from aiohttp import web
 import pytest
 
-from custom_components.iot_hub.transport import websocket
-from custom_components.iot_hub.transport.websocket import WsLink
+from custom_components.iot_hub.transport import ws_link
+from custom_components.iot_hub.transport.ws_link import WsLink
 
 
 class FakeWebSocket:
@@ -70,7 +70,7 @@ async def test_stuck_writer_is_cancelled_after_the_grace(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A peer whose socket never drains cannot hold the reader's cleanup forever."""
-    monkeypatch.setattr(websocket, "WRITER_GRACE", 0.01)
+    monkeypatch.setattr(ws_link, "WRITER_GRACE", 0.01)
     ws = FakeWebSocket(hang=True)
     link = _link(ws)
     link.send_text("stuck")
@@ -79,3 +79,108 @@ async def test_stuck_writer_is_cancelled_after_the_grace(
     writer: Any = link._writer
     assert writer.cancelled()
     assert ws.closed is None
+
+
+class FakeTransport:
+    """What the link asks of the request's transport: its buffer, and an abort."""
+
+    def __init__(self, buffered: int = 0) -> None:
+        self.buffered = buffered
+        self.aborted = False
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def _stuck_link(buffered: int) -> tuple[WsLink, FakeTransport]:
+    """A link whose peer takes nothing: writes hang, ``buffered`` bytes sit in the transport."""
+    transport = FakeTransport(buffered)
+    ws = cast("web.WebSocketResponse", FakeWebSocket(hang=True))
+    return WsLink(ws, "192.0.2.1", cast("Any", transport)), transport
+
+
+async def _link_stuck_in_a_write(monkeypatch: pytest.MonkeyPatch) -> tuple[WsLink, FakeTransport]:
+    """A link whose writer hangs on its first frame, 10 bytes in the transport, a short grace."""
+    monkeypatch.setattr(ws_link, "WRITER_GRACE", 0.01)
+    link, transport = _stuck_link(buffered=10)
+    link.send_text("stuck")
+    await asyncio.sleep(0)  # the writer takes it and hangs
+    return link, transport
+
+
+class PingedWebSocket(FakeWebSocket):
+    """Counts pings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pings = 0
+
+    async def ping(self) -> None:
+        self.pings += 1
+
+
+async def test_peer_that_takes_nothing_is_aborted_after_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its backlog is dropped at once; the socket, stuck in a write, is aborted later."""
+    link, transport = await _link_stuck_in_a_write(monkeypatch)
+    link.send_text("queued")
+    assert link.buffered() == 10 + len("queued")  # the transport's bytes, and the queue's
+    link.give_up("not reading")
+    link.give_up("said once")
+    assert link.closing
+    assert link.buffered() == 10  # the queue is gone; the transport's bytes are not ours
+    await asyncio.sleep(0.05)
+    assert transport.aborted
+    writer: Any = link._writer
+    assert writer.cancelled()
+    await link.aclose()
+
+
+async def test_bytes_in_the_transport_count_toward_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A nearly full transport leaves room for fewer characters: past it, 1013."""
+    monkeypatch.setattr(ws_link, "MAX_BUFFERED_BYTES", 100)
+    link, transport = _stuck_link(buffered=95)
+    link.send_text("12345")
+    link.send_text("6")
+    assert link.closing
+    await link.aclose()
+    assert transport.aborted  # bytes left in the transport at the end: the peer took nothing
+
+
+async def test_heartbeat_pings_a_silent_peer_and_gives_up_without_an_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Heard from: no ping; silent: a ping; an answer keeps it; no answer closes it, 1013."""
+    monkeypatch.setattr(ws_link, "HEARTBEAT", 0.02)
+    ws = PingedWebSocket()
+    link = _link(ws)
+    link.heard()
+    await asyncio.sleep(0.03)
+    assert ws.pings == 0  # it spoke during the first beat
+    async with asyncio.timeout(1):
+        while ws.pings == 0:
+            await asyncio.sleep(0.005)
+    link.heard()  # the answer
+    async with asyncio.timeout(1):
+        while ws.closed is None:
+            await asyncio.sleep(0.005)
+    assert ws.pings >= 2
+    assert ws.closed == (1013, b"did not answer a ping")
+    await link.aclose()
+
+
+async def test_closed_peer_that_takes_nothing_is_aborted_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Any close (here: replaced) is bounded: no heartbeat runs once closing, the grace does."""
+    link, transport = await _link_stuck_in_a_write(monkeypatch)
+    link.close(4008, "replaced by a newer connection")
+    await asyncio.sleep(0.05)
+    assert transport.aborted
+    await link.aclose()

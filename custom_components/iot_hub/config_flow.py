@@ -37,9 +37,13 @@ from . import capacity, kinds
 from .const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
+    CONF_MAX_CONNECTIONS_PER_ADDRESS,
+    CONF_MAX_CONNECTIONS_PER_USER,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_MAX_CONNECTIONS_PER_USER,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
     SUBENTRY_DEVICE,
@@ -98,8 +102,15 @@ class IotHubConfigFlow(ConfigFlow, domain=DOMAIN):
         return types
 
 
+# App/dashboard connections one address or one HA user may hold at once (the WebSocket's).
+_CONNECTION_CAPS: dict[str, int] = {
+    CONF_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    CONF_MAX_CONNECTIONS_PER_USER: DEFAULT_MAX_CONNECTIONS_PER_USER,
+}
+
+
 class IotHubOptionsFlow(OptionsFlow):
-    """History size and the restart grace period, then each kind's options (energy price).
+    """History size, restart grace, app connection caps, then each kind's options (price).
 
     A plain ``OptionsFlow``: the entry's update listener applies options in place, so no
     reload drops the connected devices. Kinds read their options when they use them.
@@ -112,6 +123,7 @@ class IotHubOptionsFlow(OptionsFlow):
             options: dict[str, Any] = {
                 CONF_HISTORY_SIZE: int(user_input[CONF_HISTORY_SIZE]),
                 CONF_RESUME_GRACE: int(user_input[CONF_RESUME_GRACE]),
+                **{key: int(user_input[key]) for key in _CONNECTION_CAPS},
             }
             for fields in option_fields:
                 options.update(fields.clean(user_input))
@@ -129,6 +141,10 @@ class IotHubOptionsFlow(OptionsFlow):
                 )
             ),
         }
+        for key, default in _CONNECTION_CAPS.items():
+            schema[vol.Required(key, default=current.get(key, default))] = NumberSelector(
+                NumberSelectorConfig(min=1, max=10000, mode=NumberSelectorMode.BOX)
+            )
         for fields in option_fields:
             schema.update(fields.schema(current, self.hass))
         return self.async_show_form(step_id="init", data_schema=vol.Schema(schema))

@@ -21,6 +21,11 @@ CONF_HISTORY_SIZE: Final = "history_size"
 CONF_RESUME_GRACE: Final = "resume_grace_period"
 DEFAULT_HISTORY_SIZE: Final = 1000
 DEFAULT_RESUME_GRACE: Final = 300  # seconds an oven may take to return after an HA restart
+# App/dashboard connections at once (devices hold one each anyway: a newer one replaces).
+CONF_MAX_CONNECTIONS_PER_ADDRESS: Final = "max_connections_per_address"
+CONF_MAX_CONNECTIONS_PER_USER: Final = "max_connections_per_user"
+DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: Final = 64
+DEFAULT_MAX_CONNECTIONS_PER_USER: Final = 32
 
 EVENT_SESSION_STARTED: Final = "iot_hub_session_started"
 EVENT_SESSION_ENDED: Final = "iot_hub_session_ended"
@@ -59,6 +64,8 @@ class CloseCode:
     UNKNOWN_DEVICE: Final = 4005
     DEVICE_NOT_CHOSEN: Final = 4006
     REPLACED: Final = 4008
+    BACKING_OFF: Final = 4029  # closed for flooding moments ago: wait (like HTTP 429)
+    TOO_MANY_CONNECTIONS: Final = 4031  # the address or HA user holds too many app connections
     DEVICE_REMOVED: Final = 4010
     UNLOADING: Final = 1001  # going away
     POLICY: Final = 1008

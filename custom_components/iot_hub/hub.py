@@ -162,6 +162,16 @@ class Hub:
                 return route
         return None
 
+    @staticmethod
+    def admits_devices(route: Route | None, query: Mapping[str, str]) -> bool:
+        """Whether a device token may connect with this query.
+
+        A kind's route says so itself. Without one, ``?device=`` is how an app names its
+        device: a device token on that query is an app holding a device's token, refused
+        rather than taken for the device (which would close the real one's socket).
+        """
+        return route.devices if route is not None else QUERY_DEVICE not in query
+
     def device_for_client(
         self, route: Route | None, query: Mapping[str, str]
     ) -> DeviceRuntime | int:

@@ -1,15 +1,20 @@
-"""Per-connection limits: inbound token bucket and the log/ban throttle for failed logins."""
+"""Limits of the device endpoint: inbound rate, floods, back-off, caps, the log throttle."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from enum import Enum, auto
 import time
 from typing import Final
 
 INBOUND_RATE: Final = 50.0  # frames per second a connection may sustain
 INBOUND_BURST: Final = 100.0  # frames it may send at once
-FLOOD_CLOSE_AFTER: Final = 500  # dropped frames in a row before the peer is cut off
-FAILED_LOGIN_INTERVAL: Final = 60.0  # seconds between two counted failures of one address
+FLOOD_WINDOW: Final = 10.0  # seconds over which dropped frames are counted
+FLOOD_CLOSE_AFTER: Final = 500  # dropped frames within one window that close the connection
+FLOOD_BACKOFF: Final = 60.0  # seconds a peer closed for flooding is refused
+FAILED_LOGIN_INTERVAL: Final = 60.0  # seconds between two reported failures of one address
+_PRUNE_AT: Final = 1024  # entries kept per address/peer table before stale ones are dropped
 
 
 @dataclass(slots=True)
@@ -20,7 +25,6 @@ class TokenBucket:
     burst: float = INBOUND_BURST
     tokens: float = INBOUND_BURST
     stamp: float = field(default_factory=time.monotonic)
-    dropped_in_a_row: int = 0
 
     def allow(self) -> bool:
         """Take a token if there is one."""
@@ -29,18 +33,90 @@ class TokenBucket:
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
-            self.dropped_in_a_row = 0
             return True
-        self.dropped_in_a_row += 1
         return False
+
+
+class Drop(Enum):
+    """What a dropped frame calls for."""
+
+    NOTICE = auto()  # the first of its window: tell the peer (once)
+    QUIET = auto()
+    CLOSE = auto()  # ``limit`` dropped within one window: a flood
+
+
+@dataclass(slots=True)
+class FloodMeter:
+    """Dropped frames counted over a window that opens at the first drop.
+
+    A count of drops *in a row* restarts at every refilled token, so a steady flood never
+    reached it; drops within a window add up whatever got through between them.
+    """
+
+    window: float = FLOOD_WINDOW
+    limit: int = FLOOD_CLOSE_AFTER
+    opened: float = float("-inf")
+    dropped: int = 0
+
+    def drop(self) -> Drop:
+        """Count one dropped frame."""
+        now = time.monotonic()
+        if now - self.opened >= self.window:
+            self.opened = now
+            self.dropped = 0
+        self.dropped += 1
+        if self.dropped >= self.limit:
+            return Drop.CLOSE
+        return Drop.NOTICE if self.dropped == 1 else Drop.QUIET
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Who was closed for flooding, and until when they are refused."""
+
+    _until: dict[str, float] = field(default_factory=dict)
+
+    def start(self, who: str, seconds: float) -> None:
+        """Refuse ``who`` for ``seconds`` from now."""
+        now = time.monotonic()
+        if len(self._until) >= _PRUNE_AT:
+            self._until = {key: end for key, end in self._until.items() if end > now}
+        self._until[who] = now + seconds
+
+    def remaining(self, who: str) -> float:
+        """Seconds ``who`` must still wait (0: welcome)."""
+        return max(0.0, self._until.get(who, 0.0) - time.monotonic())
+
+
+@dataclass(slots=True)
+class ConnectionCounts:
+    """Open app/dashboard connections per address and per HA user."""
+
+    by_address: Counter[str] = field(default_factory=Counter)
+    by_user: Counter[str] = field(default_factory=Counter)
+
+    def acquire(self, address: str, user: str, *, per_address: int, per_user: int) -> bool:
+        """Count one more connection unless that would pass a cap."""
+        if self.by_address[address] >= per_address or self.by_user[user] >= per_user:
+            return False
+        self.by_address[address] += 1
+        self.by_user[user] += 1
+        return True
+
+    def release(self, address: str, user: str) -> None:
+        """One connection closed."""
+        for counts, key in ((self.by_address, address), (self.by_user, user)):
+            counts[key] -= 1
+            if counts[key] <= 0:
+                del counts[key]
 
 
 @dataclass(slots=True)
 class FailureThrottle:
-    """Lets one failure per address through every ``interval`` seconds.
+    """Lets one report per key (an address) through every ``interval`` seconds.
 
     A misconfigured ESP32 retries forever; each retry still counts toward HA's IP ban (see
-    ``websocket._count_failed_login``), but the log and the notification are not flooded.
+    ``auth.LoginFailures``), but the log and the notification are not flooded.
     """
 
     interval: float = FAILED_LOGIN_INTERVAL
@@ -48,14 +124,17 @@ class FailureThrottle:
     suppressed: dict[str, int] = field(default_factory=dict)
 
     def should_report(self, address: str) -> bool:
-        """Whether this failure of ``address`` should be logged and counted now."""
+        """Whether this event of ``address`` should be logged now."""
         now = time.monotonic()
         if now - self._last.get(address, -self.interval) >= self.interval:
+            if len(self._last) >= _PRUNE_AT:
+                self._last = {k: t for k, t in self._last.items() if now - t < self.interval}
+                self.suppressed = {k: n for k, n in self.suppressed.items() if k in self._last}
             self._last[address] = now
             return True
         self.suppressed[address] = self.suppressed.get(address, 0) + 1
         return False
 
     def take_suppressed(self, address: str) -> int:
-        """How many failures of ``address`` went unreported since the last report."""
+        """How many events of ``address`` went unreported since the last report."""
         return self.suppressed.pop(address, 0)

@@ -5,37 +5,43 @@ loaded. Credentials are checked before any frame is read: a device token (``?tok
 ``Authorization: Bearer``) makes a device connection; a Home Assistant access token makes an
 app/dashboard client connection. The kinds, through the hub, say what a connection's query
 means (a charger's ``role``/``estacionId``) and which device a client wants; this module knows
-no kind. Limits follow HA's own websocket_api: maximum frame size, heartbeat, an inbound token
-bucket and a bounded outbound queue drained by one writer task.
+no kind. Limits (``limits.py``, ``ws_link.py``): frame size, an inbound token bucket with a
+flood window and a back-off, caps on app connections, and what a peer leaves unread.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Callable
-from ipaddress import ip_address
 import logging
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSMsgType, web
 from homeassistant.components.http.auth_util import async_user_not_allowed_do_auth
-from homeassistant.components.http.ban import (
-    KEY_FAILED_LOGIN_ATTEMPTS,
-    KEY_LOGIN_THRESHOLD,
-    process_success_login,
-    process_wrong_login,
-)
+from homeassistant.components.http.ban import process_success_login
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
-from ..const import DOMAIN, WS_PATH, Actor, CloseCode
+from ..const import (
+    CONF_MAX_CONNECTIONS_PER_ADDRESS,
+    CONF_MAX_CONNECTIONS_PER_USER,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_MAX_CONNECTIONS_PER_USER,
+    DOMAIN,
+    WS_PATH,
+    Actor,
+    CloseCode,
+)
 from ..errors import ErrorKey
 from ..kind import Inbound, Source
 from ..sessions import ActorRef
-from .limits import FLOOD_CLOSE_AFTER, INBOUND_BURST, INBOUND_RATE, FailureThrottle, TokenBucket
+from . import limits
+from .auth import LoginFailures
+from .limits import Backoff, ConnectionCounts, Drop, FailureThrottle, FloodMeter, TokenBucket
+from .ws_link import WsLink
 
 if TYPE_CHECKING:
+    from homeassistant.auth.models import RefreshToken
+
     from ..device import DeviceRuntime
     from ..hub import Hub
 
@@ -46,81 +52,6 @@ _CHOICE_REFUSALS: Final = {
     CloseCode.DEVICE_NOT_CHOSEN: "several devices: choose one with ?device=NAME",
 }
 MAX_FRAME_BYTES: Final = 16 * 1024  # an oven reading is a few bytes; a JSON command < 100
-HEARTBEAT: Final = 30.0  # seconds between pings; a peer silent for 15 s after one is dropped
-MAX_PENDING: Final = 512  # outbound frames queued for one peer before it is cut off
-WRITER_GRACE: Final = 5.0  # seconds a closing peer gets to take its last frames
-
-
-class WsLink:
-    """An accepted WebSocket: a bounded outbound queue drained by a single writer task."""
-
-    def __init__(self, ws: web.WebSocketResponse, peer: str) -> None:
-        """Wrap a prepared WebSocket."""
-        self._ws = ws
-        self._peer = peer
-        self._queue: deque[str] = deque()
-        self._wakeup = asyncio.Event()
-        self._writer = asyncio.get_running_loop().create_task(
-            self._write_loop(), name=f"{DOMAIN} ws writer {peer}"
-        )
-        self._closing = False
-        self._close_code: int = 1000
-        self._close_reason = ""
-
-    @property
-    def peer(self) -> str:
-        """Remote address, for log lines."""
-        return self._peer
-
-    @property
-    def closing(self) -> bool:
-        """Whether the link was closed: frames still arriving on it are stale."""
-        return self._closing
-
-    def send_text(self, text: str) -> None:
-        """Queue a frame; a peer that lets ``MAX_PENDING`` frames pile up is closed."""
-        if self._closing:
-            return
-        if len(self._queue) >= MAX_PENDING:
-            _LOGGER.warning("%s is not reading its frames; closing it", self._peer)
-            self.close(CloseCode.TRY_AGAIN_LATER, "too many pending frames")
-            return
-        self._queue.append(text)
-        self._wakeup.set()
-
-    def close(self, code: int, reason: str) -> None:
-        """Close after the frames already queued (so an error frame reaches the peer)."""
-        if self._closing:
-            return
-        self._closing = True
-        self._close_code = code
-        self._close_reason = reason
-        self._wakeup.set()
-
-    async def _write_loop(self) -> None:
-        try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._queue:
-                    await self._ws.send_str(self._queue.popleft())
-                if self._closing:
-                    await self._ws.close(code=self._close_code, message=self._close_reason.encode())
-                    return
-        except ConnectionError, RuntimeError:
-            # The peer vanished mid-write; the reader sees the close and cleans up.
-            self._queue.clear()
-
-    async def aclose(self) -> None:
-        """The reader loop ended: let the writer send what is queued and close, then stop."""
-        self._closing = True
-        self._wakeup.set()
-        try:
-            async with asyncio.timeout(WRITER_GRACE):
-                await asyncio.shield(self._writer)
-        except TimeoutError:
-            self._writer.cancel()
-        await asyncio.gather(self._writer, return_exceptions=True)
 
 
 def _token_from(request: web.Request) -> str | None:
@@ -140,8 +71,11 @@ class IotHubWebSocketView(HomeAssistantView):
     requires_auth = False  # ESP32s have no HA user; tokens are checked here instead
 
     def __init__(self) -> None:
-        """One throttle for failed logins, shared by every request."""
-        self._failures = FailureThrottle()
+        """State shared by every request: failed logins, flood back-offs, app connections."""
+        self._logins = LoginFailures()
+        self._backoff = Backoff()
+        self._clients = ConnectionCounts()
+        self._cap_reports = FailureThrottle()
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Authenticate, then serve a device or an app/dashboard client until it goes away.
@@ -157,21 +91,25 @@ class IotHubWebSocketView(HomeAssistantView):
         hub: Hub = entries[0].runtime_data  # a single hub entry (single_config_entry)
         token = _token_from(request)
         query = request.query
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_FRAME_BYTES)
+        # aiohttp refuses a frame of max_msg_size bytes; the limit is "over 16 KiB". No
+        # heartbeat or autoping of aiohttp's: the link pings and closes silent peers itself.
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_FRAME_BYTES + 1)
         await ws.prepare(request)
         peer = request.remote or "unknown"
         if token is None:
-            await self._refuse(request, ws, CloseCode.MISSING_CREDENTIALS, "missing credentials")
+            await self._logins.refuse(
+                request, ws, CloseCode.MISSING_CREDENTIALS, "missing credentials"
+            )
             return ws
         route = hub.route(query)
         if route is not None and route.refusal is not None:
             return await _turn_away(ws, peer, *route.refusal)
-        if (route is None or route.devices) and (device := hub.device_for_token(token)):
+        if hub.admits_devices(route, query) and (device := hub.device_for_token(token)):
             if route is not None and route.admits is not None and not route.admits(device):
                 # A valid token, not a failed login: the firmware names the wrong device.
                 return await _turn_away(ws, peer, CloseCode.UNKNOWN_DEVICE, route.mismatch)
             process_success_login(request)
-            await self._serve_device(hub, device, ws, peer)
+            await self._serve_device(request, hub, device, ws)
             return ws
         refresh_token = hass.auth.async_validate_access_token(token)
         if (
@@ -179,69 +117,101 @@ class IotHubWebSocketView(HomeAssistantView):
             or (route is not None and not route.clients)  # e.g. a charger's own token only
             or async_user_not_allowed_do_auth(hass, refresh_token.user, request)
         ):
-            await self._refuse(request, ws, CloseCode.INVALID_TOKEN, "invalid token")
+            # A device token on an app's query lands here too: no app may use it.
+            await self._logins.refuse(request, ws, CloseCode.INVALID_TOKEN, "invalid token")
             return ws
         process_success_login(request)
         chosen = hub.device_for_client(route, query)
         if isinstance(chosen, int):
             return await _turn_away(ws, peer, chosen, _CHOICE_REFUSALS[chosen])
         user = refresh_token.user
+        options = hub.entry.options
+        if not self._clients.acquire(
+            peer,
+            user.id,
+            per_address=options.get(
+                CONF_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+            ),
+            per_user=options.get(CONF_MAX_CONNECTIONS_PER_USER, DEFAULT_MAX_CONNECTIONS_PER_USER),
+        ):
+            if self._cap_reports.should_report(peer):
+                _LOGGER.warning(
+                    "Refused an app connection from %s (%s): too many connections", peer, user.name
+                )
+            await ws.close(code=CloseCode.TOO_MANY_CONNECTIONS, message=b"too many connections")
+            return ws
+        try:
+            await self._serve_client(request, hub, chosen, ws, refresh_token)
+        finally:
+            self._clients.release(peer, user.id)
+        return ws
+
+    async def _serve_client(
+        self,
+        request: web.Request,
+        hub: Hub,
+        device: DeviceRuntime,
+        ws: web.WebSocketResponse,
+        refresh_token: RefreshToken,
+    ) -> None:
+        hass = hub.hass
+        user = refresh_token.user
+        peer = request.remote or "unknown"
+        backoff_key = f"user:{user.id}"
+        if await self._backing_off(ws, backoff_key, peer):
+            return
         actor = ActorRef(Actor.APP, user.id, user.name)
-        link = WsLink(ws, peer)
+        link = WsLink(ws, peer, request.transport)
         unsub_revoke = hass.auth.async_register_revoke_token_callback(
             refresh_token.id, lambda: link.close(CloseCode.INVALID_TOKEN, "token revoked")
         )
-        hub.attach_client(chosen, link)
-        _LOGGER.debug("Client of %s connected from %s (%s)", chosen.name, peer, user.name)
+        hub.attach_client(device, link)
+        _LOGGER.debug("Client of %s connected from %s (%s)", device.name, peer, user.name)
         try:
-            await _pump(
+            if await _pump(
                 ws,
                 link,
-                lambda text: hub.receive(chosen, Inbound(Source.CLIENT, text, link, actor)),
-                lambda key: hub.notice(chosen, Source.CLIENT, key),
-            )
+                lambda text: hub.receive(device, Inbound(Source.CLIENT, text, link, actor)),
+                lambda key: hub.notice(device, Source.CLIENT, key),
+            ):
+                self._backoff.start(backoff_key, limits.FLOOD_BACKOFF)  # before it can retry
         finally:
             unsub_revoke()
-            hub.detach_client(chosen, link)
+            hub.detach_client(device, link)
             await link.aclose()
-        return ws
 
     async def _serve_device(
-        self, hub: Hub, device: DeviceRuntime, ws: web.WebSocketResponse, peer: str
+        self, request: web.Request, hub: Hub, device: DeviceRuntime, ws: web.WebSocketResponse
     ) -> None:
-        link = WsLink(ws, peer)
+        peer = request.remote or "unknown"
+        backoff_key = f"device:{device.id}"
+        if await self._backing_off(ws, backoff_key, peer):
+            return
+        link = WsLink(ws, peer, request.transport)
         hub.attach_device(device, link)
         try:
-            await _pump(
+            if await _pump(
                 ws,
                 link,
                 lambda text: hub.receive(device, Inbound(Source.DEVICE, text, link)),
                 lambda key: hub.notice(device, Source.DEVICE, key),
-            )
+            ):
+                self._backoff.start(backoff_key, limits.FLOOD_BACKOFF)  # before it can retry
         finally:
             hub.detach_device(device, link)
             await link.aclose()
 
-    async def _refuse(
-        self, request: web.Request, ws: web.WebSocketResponse, code: int, reason: str
-    ) -> None:
-        peer = request.remote or "unknown"
-        loudly = self._failures.should_report(peer)
-        if loudly:
-            suppressed = self._failures.take_suppressed(peer)
-            _LOGGER.warning(
-                "Refused a connection from %s: %s%s",
-                peer,
-                reason,
-                f" ({suppressed} more refused since the last report)" if suppressed else "",
-            )
-        # HA cancels a handler as soon as its client hangs up, which a refused client does at
-        # once; counting in a task of its own means no failure escapes the ban counter.
-        counting = request.app[KEY_HASS].async_create_task(
-            _count_failed_login(request, loudly=loudly), f"{DOMAIN} count failed login"
+    async def _backing_off(self, ws: web.WebSocketResponse, who: str, peer: str) -> bool:
+        """Refuse (4029) a peer closed for flooding less than ``FLOOD_BACKOFF`` s ago."""
+        if not (wait := self._backoff.remaining(who)):
+            return False
+        # Debug only: the flood was logged when it was cut, and it may retry in a loop.
+        _LOGGER.debug("Refused %s (%s): closed for flooding, %.0f s to wait", who, peer, wait)
+        await ws.close(
+            code=CloseCode.BACKING_OFF,
+            message=f"closed for flooding; retry in {wait:.0f} s".encode(),
         )
-        await ws.close(code=code, message=reason.encode())
-        await asyncio.shield(counting)
+        return True
 
 
 async def _turn_away(
@@ -253,59 +223,54 @@ async def _turn_away(
     return ws
 
 
-async def _count_failed_login(request: web.Request, *, loudly: bool) -> None:
-    """Count a failure toward HA's IP ban; only ``loudly`` ones are logged and notified.
-
-    A misconfigured ESP32 retries forever: HA's ``process_wrong_login`` would log and notify
-    every retry. Every failure still counts, and the one that reaches the ban threshold goes
-    through HA's own path, so the ban itself is logged and notified as HA does.
-    """
-    app = request.app
-    attempts = app.get(KEY_FAILED_LOGIN_ATTEMPTS)
-    threshold = app.get(KEY_LOGIN_THRESHOLD, 0)
-    address = ip_address(request.remote) if request.remote else None
-    if not loudly and attempts is not None and address is not None and threshold >= 1:
-        if attempts[address] + 1 < threshold:
-            attempts[address] += 1
-            return
-    # The URL HA logs must not carry the token.
-    await process_wrong_login(request.clone(rel_url=request.rel_url.without_query_params("token")))
-
-
 async def _pump(
     ws: web.WebSocketResponse,
     link: WsLink,
     on_text: Callable[[str], None],
     notice: Callable[[ErrorKey], str],
-) -> None:
-    """Read frames until the peer leaves, applying the inbound limits.
+) -> bool:
+    """Read frames until the peer leaves, applying the inbound limits; True after a flood.
 
     ``notice`` words this transport's own errors in the protocol of the peer's kind.
     """
-    bucket = TokenBucket(rate=INBOUND_RATE, burst=INBOUND_BURST, tokens=INBOUND_BURST)
+    bucket = TokenBucket(
+        rate=limits.INBOUND_RATE, burst=limits.INBOUND_BURST, tokens=limits.INBOUND_BURST
+    )
+    flood = FloodMeter(window=limits.FLOOD_WINDOW, limit=limits.FLOOD_CLOSE_AFTER)
     warned = False
     async for msg in ws:
+        link.heard()
         if msg.type is WSMsgType.TEXT:
             if bucket.allow():
                 on_text(msg.data)
-            elif bucket.dropped_in_a_row == 1:
-                # One warning per connection: a device that always sends a little too fast
-                # would otherwise write a line every second.
+                continue
+            drop = flood.drop()
+            if drop is Drop.NOTICE:
+                # One notice per window, one warning per connection: a device that always
+                # sends a little too fast would otherwise write a line every second.
                 (_LOGGER.debug if warned else _LOGGER.warning)(
                     "%s sends too fast; dropping frames", link.peer
                 )
                 warned = True
                 link.send_text(notice(ErrorKey.RATE_LIMITED))
-            elif bucket.dropped_in_a_row >= FLOOD_CLOSE_AFTER:
-                _LOGGER.warning("%s kept flooding; closing it", link.peer)
+            elif drop is Drop.CLOSE:
+                _LOGGER.warning(
+                    "%s kept flooding (%d frames dropped within %g s); closing it",
+                    link.peer,
+                    flood.dropped,
+                    flood.window,
+                )
                 link.close(CloseCode.POLICY, "flood")
-                break
+                return True
+        elif msg.type is WSMsgType.PING:
+            await ws.pong(msg.data)
         elif msg.type is WSMsgType.BINARY:
             link.send_text(notice(ErrorKey.BINARY_FRAME))
         elif msg.type is WSMsgType.ERROR:
             # aiohttp already closed the socket (1009 for a frame over MAX_FRAME_BYTES).
             _LOGGER.warning("%s sent a frame that broke the protocol: %s", link.peer, msg.data)
             break
+    return False
 
 
 @callback
