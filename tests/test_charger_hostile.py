@@ -6,6 +6,9 @@ its dashboards and the other chargers go on (issue 7, items 7, 8 and 13).
 
 from __future__ import annotations
 
+import asyncio
+from time import monotonic
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import ClientWebSocketResponse
@@ -14,6 +17,11 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.iot_hub.kinds.charger import handler as charger_handler
+from custom_components.iot_hub.kinds.charger.clock import CLOCK_SLACK_S
+from custom_components.iot_hub.kinds.charger.const import CONF_MAX_POWER, DEFAULT_MAX_POWER_KW
+from custom_components.iot_hub.kinds.charger.measure import ChargeMeasure
+
 from .conftest import WsConnect, hub_entry, until
 from .test_charger import (
     CARD,
@@ -21,7 +29,6 @@ from .test_charger import (
     CHARGER_ID,
     CHARGER_TOKEN,
     _hub,
-    _publisher,
     card_subentry,
     charger_subentry,
 )
@@ -31,12 +38,18 @@ pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 INVALID = "INVALID_MESSAGE"
 
 
+CHARGER2_ID = "charger2subentry"
+FAST_KW = 350.0  # charger 1 is rated for the fastest DC charging; charger 2 keeps the default
+
+
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
-    """Two chargers (stations 1 and 2) and Juan's card."""
+    """Two chargers (stations 1 and 2; charger 1 rated 350 kW) and Juan's card."""
+    fast = charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1")
+    fast["data"] = MappingProxyType({**fast["data"], CONF_MAX_POWER: FAST_KW})
     return [
-        charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1"),
-        charger_subentry("charger2subentry", "Charger 2", CHARGER2_TOKEN, "2"),
+        fast,
+        charger_subentry(CHARGER2_ID, "Charger 2", CHARGER2_TOKEN, "2"),
         card_subentry(CARD, "Juan Pérez"),
     ]
 
@@ -45,6 +58,14 @@ def subentries() -> list[ConfigSubentryData]:
 def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
     """The hub entry, no price."""
     return hub_entry(subentries)
+
+
+async def _publisher(
+    ws_connect: WsConnect, station: str = "1", token: str = CHARGER_TOKEN
+) -> ClientWebSocketResponse:
+    ws = await ws_connect(f"?role=publisher&estacionId={station}&token={token}")
+    assert (await ws.receive_json(timeout=5))["type"] == "connected"
+    return ws
 
 
 async def _start(charger: ClientWebSocketResponse) -> int:
@@ -75,8 +96,7 @@ async def test_absurd_readings_get_an_error_frame_and_harm_nothing(
     for _ in range(2):
         await dashboard.receive_json(timeout=5)  # subscribed, init
     await charger.receive_json(timeout=5)  # sync_request
-    other = await ws_connect(f"?role=publisher&estacionId=2&token={CHARGER2_TOKEN}")
-    await other.receive_json(timeout=5)  # connected
+    other = await _publisher(ws_connect, "2", CHARGER2_TOKEN)
     session_id = await _start(charger)
     await dashboard.receive_json(timeout=5)  # session_started
     good = {"type": "metrics", "session_id": session_id, "v": 230.0, "a": 10.0, "w": 2300.0}
@@ -113,3 +133,88 @@ async def test_absurd_readings_get_an_error_frame_and_harm_nothing(
     await charger.send_json({"type": "stop"})
     assert await charger.receive_json(timeout=5) == {"type": "stop", "session_id": session_id}
     await until(lambda: handler.device.active_session is None)
+
+
+# -- item 7: energy bounded by HA's clock and the charger's rating -----------------------------
+
+
+def _measure(hass: HomeAssistant, device_id: str = CHARGER_ID) -> ChargeMeasure:
+    measure = _hub(hass).devices[device_id].handler.charge()
+    assert measure is not None
+    return measure
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_a_lying_device_clock_adds_no_energy(
+    hass: HomeAssistant, ws_connect: WsConnect, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The issue's two attacks: 100 frames in ~2 s whose ts step +60 s at 350 kW (577 kWh by
+    the device clock), and a counter 1 -> 8000 kWh over ts +86,000 s. What HA's clock allows
+    is credited; the rest is refused, logged once and counted in diagnostics."""
+    charger = await _publisher(ws_connect)
+    await _start(charger)
+    handler = _hub(hass).devices[CHARGER_ID].handler
+    began = monotonic()
+    for chunk in range(4):
+        for i in range(25):
+            ts = 1_700_000_000 + 60 * (25 * chunk + i)
+            await charger.send_json({"type": "metrics", "w": FAST_KW * 1000, "ts": ts})
+        await asyncio.sleep(0.5)
+    await until(lambda: _measure(hass).energy.samples == 100)
+    elapsed = monotonic() - began
+    kwh = _measure(hass).energy.kwh
+    assert kwh <= FAST_KW * (elapsed + CLOCK_SLACK_S) / 3600 < 2  # not 577.5
+    assert handler.lifetime.value == pytest.approx(kwh)
+
+    lifetime = handler.lifetime.value
+    for kwh_counter, ts in ((1.0, 1_800_000_000), (8000.0, 1_800_086_000)):
+        await charger.send_json({"type": "metrics", "w": 7000, "kwh": kwh_counter, "ts": ts})
+    await until(lambda: _measure(hass).energy.rejected == 1)
+    assert handler.lifetime.value == lifetime  # not + 7,999 kWh
+
+    refused = handler.diagnostics()["metering_refused"]
+    assert refused["readings"] == 1  # the counter jump
+    assert refused["intervals"] >= 90  # the intervals that outran HA's clock
+    assert refused["device_seconds"] >= 90 * 60 - elapsed - CLOCK_SLACK_S
+    warnings = [r for r in caplog.records if "metering of Charger 1" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_power_above_the_chargers_rating_is_refused(
+    hass: HomeAssistant, ws_connect: WsConnect
+) -> None:
+    """A charger with the default rating: a 350 kW sample is refused, its neighbours count."""
+    charger = await _publisher(ws_connect, "2", CHARGER2_TOKEN)
+    await _start(charger)
+    limit_w = DEFAULT_MAX_POWER_KW * 1000
+    for ts, watts in ((1_700_000_000, 7000), (1_700_000_003, 350_000), (1_700_000_006, 7000)):
+        await charger.send_json({"type": "metrics", "w": watts, "ts": ts})
+    await until(lambda: _measure(hass, CHARGER2_ID).energy.samples == 2)
+    energy = _measure(hass, CHARGER2_ID).energy
+    assert (energy.max_power_w, energy.rejected, energy.peak_w) == (limit_w, 1, 7000)
+    assert energy.kwh == pytest.approx(7000 * 6 / 3.6e6)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_a_backlog_after_a_reconnect_is_credited(
+    hass: HomeAssistant, ws_connect: WsConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batching is no attack: 40 s offline on HA's clock, then 13 queued readings at once,
+    are all credited (the time HA saw pass covers them)."""
+    now = [1000.0]
+    monkeypatch.setattr(charger_handler, "monotonic", lambda: now[0])
+    charger = await _publisher(ws_connect)
+    await _start(charger)
+    await charger.send_json({"type": "metrics", "w": 7200, "ts": 1_700_000_000})
+    await until(lambda: _measure(hass).energy.samples == 1)
+    now[0] += 40.0
+    for i in range(1, 14):
+        await charger.send_json({"type": "metrics", "w": 7200, "ts": 1_700_000_000 + 3 * i})
+    await until(lambda: _measure(hass).energy.samples == 14)
+    assert _measure(hass).energy.kwh == pytest.approx(7200 * 39 / 3.6e6)
+    # Then the device runs ahead of HA's clock: what outran it is not credited.
+    for i in range(14, 34):
+        await charger.send_json({"type": "metrics", "w": 7200, "ts": 1_700_000_000 + 3 * i})
+    await until(lambda: _measure(hass).energy.samples == 34)
+    assert _measure(hass).energy.kwh == pytest.approx(7200 * (40 + CLOCK_SLACK_S) / 3.6e6)

@@ -29,9 +29,11 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kinds.charger import CHARGER
 from custom_components.iot_hub.kinds.charger.const import (
     CONF_CARD_UID,
+    CONF_MAX_POWER,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
+    DEFAULT_MAX_POWER_KW,
     SUBENTRY_CARD,
 )
 from custom_components.iot_hub.tokens import hash_token
@@ -125,8 +127,9 @@ async def test_add_charger_asks_for_its_station(
     assert result["step_id"] == "details"
     assert result["errors"] == {}
     assert result["description_placeholders"] == {"name": "Garage charger"}
-    assert _fields(result) == [CONF_STATION_ID]
+    assert _fields(result) == [CONF_STATION_ID, CONF_MAX_POWER]
     assert _suggested(result) == {CONF_STATION_ID: "2"}  # station 1 is taken
+    assert _defaults(result) == {CONF_MAX_POWER: DEFAULT_MAX_POWER_KW}
 
     for station, error in (
         ("   ", "station_invalid"),
@@ -141,11 +144,16 @@ async def test_add_charger_asks_for_its_station(
         assert result["type"] is FlowResultType.FORM
         assert result["step_id"] == "details"
         assert result["errors"] == {CONF_STATION_ID: error}, station
-        assert _suggested(result) == {CONF_STATION_ID: station}  # the input is kept
+        # The input is kept (the rating as the schema's default filled it in).
+        assert _suggested(result) == {CONF_STATION_ID: station, CONF_MAX_POWER: 22.0}
     assert len(init_integration.subentries) == 3
 
+    with pytest.raises(InvalidData):  # a rating within what a reading may hold
+        await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {CONF_STATION_ID: " 7 ", CONF_MAX_POWER: 0.5}
+        )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_STATION_ID: " 7 "}
+        result["flow_id"], {CONF_STATION_ID: " 7 ", CONF_MAX_POWER: 150}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "token"
@@ -165,9 +173,11 @@ async def test_add_charger_asks_for_its_station(
         CONF_KIND: "charger",
         CONF_TOKEN_HASH: hash_token(token),
         CONF_STATION_ID: "7",
+        CONF_MAX_POWER: 150.0,
     }
     hub: Hub = init_integration.runtime_data
     assert hub.devices[subentry.subentry_id].handler.station == "7"
+    assert hub.devices[subentry.subentry_id].handler.max_power_kw == 150.0
     # It works at once, next to the charger that was already there.
     first = await _publisher(ws_connect, "1", CHARGER_TOKEN)
     await _publisher(ws_connect, "7", token)
@@ -244,10 +254,11 @@ async def test_reconfigure_charger_station(
     connected = await _publisher(ws_connect, "1", CHARGER_TOKEN)
     result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
     assert result["step_id"] == "reconfigure"
-    assert _fields(result) == [CONF_NAME, CONF_STATION_ID, CONF_ROTATE_TOKEN]
+    assert _fields(result) == [CONF_NAME, CONF_STATION_ID, CONF_MAX_POWER, CONF_ROTATE_TOKEN]
     assert _defaults(result) == {
         CONF_NAME: "Charger",
         CONF_STATION_ID: "1",
+        CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,  # a charger added before the rating existed
         CONF_ROTATE_TOKEN: False,
     }
 
@@ -268,7 +279,7 @@ async def test_reconfigure_charger_station(
         result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == errors
-        assert _suggested(result) == user_input
+        assert _suggested(result) == {**user_input, CONF_MAX_POWER: DEFAULT_MAX_POWER_KW}
     assert init_integration.subentries[CHARGER_ID].data[CONF_STATION_ID] == "1"
 
     # Its own station is no clash; renaming alone keeps it.
@@ -285,7 +296,7 @@ async def test_reconfigure_charger_station(
     result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {CONF_NAME: "Garage", CONF_STATION_ID: "9", CONF_ROTATE_TOKEN: False},
+        {CONF_NAME: "Garage", CONF_STATION_ID: "9", CONF_MAX_POWER: 7.4, CONF_ROTATE_TOKEN: False},
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -293,8 +304,12 @@ async def test_reconfigure_charger_station(
         CONF_KIND: "charger",
         CONF_TOKEN_HASH: hash_token(CHARGER_TOKEN),
         CONF_STATION_ID: "9",
+        CONF_MAX_POWER: 7.4,
     }
     assert hub.devices[CHARGER_ID].handler.station == "9"
+    assert hub.devices[CHARGER_ID].handler.max_power_kw == 7.4  # at once, no reload
+    result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
+    assert _defaults(result)[CONF_MAX_POWER] == 7.4
     assert init_integration.runtime_data is hub
 
     # The connection made under the old station stays; a new one must use the new station.
@@ -330,6 +345,7 @@ async def test_reconfigure_charger_station_and_token(
         CONF_KIND: "charger",
         CONF_TOKEN_HASH: hash_token(token),
         CONF_STATION_ID: "4",
+        CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,
     }
     await _closed_with(old, CloseCode.INVALID_TOKEN)
     await _publisher(ws_connect, "4", token)

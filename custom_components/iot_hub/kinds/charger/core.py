@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components import persistent_notification, tag
 from homeassistant.core import callback
@@ -24,9 +24,11 @@ from .codec import Metrics
 from .const import (
     CARD_SCAN,
     CONF_CARD_UID,
+    CONF_MAX_POWER,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
+    DEFAULT_MAX_POWER_KW,
     EVENT_AUTHORISED,
     EVENT_EMERGENCY,
     EVENT_NFC_SCAN,
@@ -38,6 +40,8 @@ from .measure import ChargeMeasure
 from .metering import LifetimeTotal
 
 _LOGGER = logging.getLogger(__name__)
+
+REFUSAL_LOG_WINDOW_S: Final = 3600.0  # one warning per charger per hour of refused metering
 
 
 def normalise_uid(uid: str) -> str:
@@ -67,6 +71,9 @@ class ChargerCore(KindHandler):
         self.power: float | None = None
         # Sessions told to stop on the current connection (emptied on each connect).
         self.stops_sent: set[int] = set()
+        # Metering refused since HA started (readings, intervals cut to HA's clock, seconds).
+        self.refused: dict[str, float] = {"readings": 0, "intervals": 0, "device_seconds": 0.0}
+        self._refusal_logged_at: float | None = None
         device.keep_state(self._kept)
 
     def _kept(self) -> dict[str, Any]:
@@ -159,19 +166,56 @@ class ChargerCore(KindHandler):
         price = options.get(CONF_PRICE)
         return float(price) if price is not None else None
 
+    @property
+    def max_power_kw(self) -> float:
+        """The charger's rating (its subentry's): power above it is never metered."""
+        return float(self.device.data.get(CONF_MAX_POWER, DEFAULT_MAX_POWER_KW))
+
     @callback
-    def meter(self, measure: ChargeMeasure, ts: float, metrics: Metrics) -> None:
-        """Fold a charger's metrics into its session: energy, cost, and the lifetime totals."""
+    def meter(self, measure: ChargeMeasure, ts: float, metrics: Metrics, now: float) -> None:
+        """Fold a charger's metrics into its session: energy, cost, the lifetime totals.
+
+        ``now`` is HA's monotonic clock at arrival: energy is credited within the charger's
+        rating and the time HA saw pass (``clock.py``); what is refused is counted and logged.
+        """
+        energy = measure.energy
+        energy.max_power_w = self.max_power_kw * 1000
+        before = (energy.rejected, energy.clock.clipped, energy.clock.clipped_s)
         added = 0.0
         if metrics.energy_kwh is not None:
-            added += measure.energy.add_energy_reading(ts, metrics.energy_kwh)
+            added += energy.add_energy_reading(ts, metrics.energy_kwh, now)
         # In counter mode a power sample only keeps the peak; otherwise it adds energy.
-        added += measure.energy.add_power_sample(ts, metrics.power)
+        added += energy.add_power_sample(ts, metrics.power, now)
+        after = (energy.rejected, energy.clock.clipped, energy.clock.clipped_s)
+        if after != before:
+            self._refused(after[0] - before[0], after[1] - before[1], after[2] - before[2], now)
         if added > 0:
             cost = measure.add(added, self.price_now())
             self.lifetime.add(added)
             self.lifetime_cost += cost
             self.device.state_changed()
+
+    def _refused(self, readings: int, intervals: int, seconds: float, now: float) -> None:
+        """Count what the meter refused; warn once per window per charger."""
+        self.refused["readings"] += readings
+        self.refused["intervals"] += intervals
+        self.refused["device_seconds"] += seconds
+        if self._refusal_logged_at is not None and now - self._refusal_logged_at < (
+            REFUSAL_LOG_WINDOW_S
+        ):
+            return
+        self._refusal_logged_at = now
+        _LOGGER.warning(
+            "Refused part of the metering of %s: readings above its %s kW rating, counter"
+            " jumps, or device time beyond what Home Assistant's clock saw pass (so far:"
+            " %d readings, %d intervals, %.0f device seconds; see its diagnostics). Next"
+            " warning in an hour at the earliest",
+            self.device.name,
+            self.max_power_kw,
+            self.refused["readings"],
+            self.refused["intervals"],
+            self.refused["device_seconds"],
+        )
 
     # -- emergency -------------------------------------------------------------------------
 
