@@ -14,13 +14,24 @@ from typing import Any
 from aiohttp import ClientWebSocketResponse
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
+from hypothesis import given, strategies as st
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.iot_hub.kinds.charger import handler as charger_handler
+from custom_components.iot_hub.const import DOMAIN
+from custom_components.iot_hub.kinds.charger import core as charger_core, handler as charger_handler
 from custom_components.iot_hub.kinds.charger.clock import CLOCK_SLACK_S
-from custom_components.iot_hub.kinds.charger.const import CONF_MAX_POWER, DEFAULT_MAX_POWER_KW
+from custom_components.iot_hub.kinds.charger.const import (
+    CONF_MAX_POWER,
+    CONF_NEW_TAGS_PER_HOUR,
+    DEFAULT_MAX_POWER_KW,
+    DEFAULT_NEW_TAGS_PER_HOUR,
+    EVENT_NFC_SCAN,
+)
 from custom_components.iot_hub.kinds.charger.measure import ChargeMeasure
+from custom_components.iot_hub.kinds.charger.tag_allowance import WINDOW_S, TagAllowance
 
 from .conftest import WsConnect, hub_entry, until
 from .test_charger import (
@@ -218,3 +229,106 @@ async def test_a_backlog_after_a_reconnect_is_credited(
         await charger.send_json({"type": "metrics", "w": 7200, "ts": 1_700_000_000 + 3 * i})
     await until(lambda: _measure(hass).energy.samples == 34)
     assert _measure(hass).energy.kwh == pytest.approx(7200 * (40 + CLOCK_SLACK_S) / 3.6e6)
+
+
+# -- item 13: card scans that create HA objects ------------------------------------------------
+
+
+def _tags(hass: HomeAssistant) -> list[str]:
+    """Tag ids HA's tag integration holds an entity for."""
+    return [e.unique_id for e in er.async_get(hass).entities.values() if e.domain == "tag"]
+
+
+async def _scan(charger: ClientWebSocketResponse, uid: str) -> dict[str, Any]:
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": uid})
+    reply: dict[str, Any] = await charger.receive_json(timeout=5)
+    return reply
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_unknown_cards_register_a_bounded_number_of_tags(
+    hass: HomeAssistant, ws_connect: WsConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 scans of new uids: the first 20 become HA tags, the rest only events; a repair
+    issue names the charger. Cards, known tags and the other charger are never held back;
+    an hour later new uids register again."""
+    assert await async_setup_component(hass, "tag", {})
+    now = [5000.0]
+    monkeypatch.setattr(charger_core, "monotonic", lambda: now[0])
+    scans = async_capture_events(hass, EVENT_NFC_SCAN)
+    tag_scans = async_capture_events(hass, "tag_scanned")
+    states = async_capture_events(hass, "state_changed")
+    charger = await _publisher(ws_connect)
+    for i in range(60):
+        assert (await _scan(charger, f"STRANGER-{i:03}"))["code"] == "CARD_REJECTED"
+    await hass.async_block_till_done()
+    assert len(scans) == 60  # the bus event for every scan
+    card_events = [
+        e
+        for e in states
+        if e.data["entity_id"] == "event.charger_1_card_scan"
+        and e.data["new_state"].attributes.get("uid") is not None
+    ]
+    assert len(card_events) == 60  # and the event entity
+    assert sorted(_tags(hass)) == [f"STRANGER-{i:03}" for i in range(DEFAULT_NEW_TAGS_PER_HOUR)]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"tag_flood_{CHARGER_ID}")
+    assert issue is not None
+    assert issue.translation_key == "tag_flood"
+    assert issue.translation_placeholders == {"device": "Charger 1", "limit": "20"}
+
+    # Already a tag, an authorised card, another charger: registered as before.
+    tag_scans.clear()
+    assert (await _scan(charger, "STRANGER-000"))["code"] == "CARD_REJECTED"
+    assert (await _scan(charger, CARD))["type"] == "start"
+    other = await _publisher(ws_connect, "2", CHARGER2_TOKEN)
+    assert (await _scan(other, "STRANGER-999"))["code"] == "CARD_REJECTED"
+    await hass.async_block_till_done()
+    assert [e.data["tag_id"] for e in tag_scans] == ["STRANGER-000", CARD, "STRANGER-999"]
+    assert _hub(hass).devices[CHARGER_ID].handler.diagnostics()["tags_held_back"] == 40
+
+    now[0] += 3601  # an hour later
+    assert (await _scan(other, "LATER-1"))["code"] == "CARD_REJECTED"
+    await _scan(charger, "LATER-2")  # a busy charger: CHARGER_BUSY, a scan all the same
+    await hass.async_block_till_done()
+    assert {"LATER-1", "LATER-2"} <= set(_tags(hass))
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_the_tag_limit_is_an_option(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
+) -> None:
+    """0 keeps every unknown uid out of the tag integration (events still fire)."""
+    assert await async_setup_component(hass, "tag", {})
+    hass.config_entries.async_update_entry(init_integration, options={CONF_NEW_TAGS_PER_HOUR: 0})
+    await hass.async_block_till_done()
+    scans = async_capture_events(hass, EVENT_NFC_SCAN)
+    charger = await _publisher(ws_connect)
+    for uid in ("STRANGER-1", "STRANGER-2"):
+        await _scan(charger, uid)
+    await hass.async_block_till_done()
+    assert (len(scans), _tags(hass)) == (2, [])
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"tag_flood_{CHARGER_ID}") is not None
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.floats(0, 900)), max_size=200),
+    st.integers(0, 10),
+)
+def test_the_allowance_never_registers_more_than_the_limit_an_hour(
+    scans: list[tuple[int, float]], limit: int
+) -> None:
+    """Over any scans, the new uids let through within any hour are at most ``limit``; a uid
+    let through passes again within its hour; what is held back is counted."""
+    allowance = TagAllowance()
+    now, first_admitted, held_back = 0.0, list[tuple[float, int]](), 0
+    for uid, wait in scans:
+        now += wait
+        recent = {u for at, u in first_admitted if now - at < WINDOW_S}
+        if allowance.admit(str(uid), now, limit):
+            if uid not in recent:
+                first_admitted.append((now, uid))
+        else:
+            held_back += 1
+            assert uid not in recent
+        assert len({u for at, u in first_admitted if now - at < WINDOW_S}) <= limit
+    assert allowance.held_back == held_back

@@ -30,10 +30,12 @@ from custom_components.iot_hub.kinds.charger import CHARGER
 from custom_components.iot_hub.kinds.charger.const import (
     CONF_CARD_UID,
     CONF_MAX_POWER,
+    CONF_NEW_TAGS_PER_HOUR,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
     DEFAULT_MAX_POWER_KW,
+    DEFAULT_NEW_TAGS_PER_HOUR,
     SUBENTRY_CARD,
 )
 from custom_components.iot_hub.tokens import hash_token
@@ -505,8 +507,13 @@ async def test_options_price_applies_to_the_running_hub(
         CONF_RESUME_GRACE,
         CONF_PRICE,
         CONF_PRICE_ENTITY,
+        CONF_NEW_TAGS_PER_HOUR,
     ]
-    assert _suggested(result) == {CONF_PRICE: None, CONF_PRICE_ENTITY: None}
+    assert _suggested(result) == {
+        CONF_PRICE: None,
+        CONF_PRICE_ENTITY: None,
+        CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60, CONF_PRICE: 1}
     )
@@ -522,7 +529,11 @@ async def test_options_price_applies_to_the_running_hub(
 
     hass.states.async_set("sensor.spot", "0.31")
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert _suggested(result) == {CONF_PRICE: 1.0, CONF_PRICE_ENTITY: None}
+    assert _suggested(result) == {
+        CONF_PRICE: 1.0,
+        CONF_PRICE_ENTITY: None,
+        CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
@@ -543,7 +554,11 @@ async def test_options_price_applies_to_the_running_hub(
 
     # Clearing the sensor falls back to the fixed price; clearing both leaves no price.
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert _suggested(result) == {CONF_PRICE: 0.25, CONF_PRICE_ENTITY: "sensor.spot"}
+    assert _suggested(result) == {
+        CONF_PRICE: 0.25,
+        CONF_PRICE_ENTITY: "sensor.spot",
+        CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60, CONF_PRICE: -0.5}
     )
@@ -559,6 +574,18 @@ async def test_options_price_applies_to_the_running_hub(
     assert init_integration.options == {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60}
     assert hub.devices[CHARGER_ID].handler.price_now() is None
 
+    # The hourly allowance of new tags: saved as a whole number, shown again.
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60, CONF_NEW_TAGS_PER_HOUR: 5.0},
+    )
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_NEW_TAGS_PER_HOUR] == 5
+    assert isinstance(init_integration.options[CONF_NEW_TAGS_PER_HOUR], int)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert _suggested(result)[CONF_NEW_TAGS_PER_HOUR] == 5
+
 
 @pytest.mark.usefixtures("init_integration")
 async def test_options_price_is_validated(
@@ -567,7 +594,13 @@ async def test_options_price_is_validated(
     """Out-of-range prices and non-sensor entities are refused by the selectors."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     base = {CONF_HISTORY_SIZE: DEFAULT_HISTORY_SIZE, CONF_RESUME_GRACE: DEFAULT_RESUME_GRACE}
-    for bad in ({CONF_PRICE: 100.5}, {CONF_PRICE: -11}, {CONF_PRICE_ENTITY: "light.kitchen"}):
+    for bad in (
+        {CONF_PRICE: 100.5},
+        {CONF_PRICE: -11},
+        {CONF_PRICE_ENTITY: "light.kitchen"},
+        {CONF_NEW_TAGS_PER_HOUR: -1},
+        {CONF_NEW_TAGS_PER_HOUR: 10_001},
+    ):
         with pytest.raises(InvalidData):
             await hass.config_entries.options.async_configure(result["flow_id"], base | bad)
     assert init_integration.options == {}

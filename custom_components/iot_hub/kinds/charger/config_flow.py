@@ -23,16 +23,19 @@ from .codec import QUERY_ROLE, QUERY_STATION, READING_RANGES, ROLE_PUBLISHER
 from .const import (
     CONF_CARD_UID,
     CONF_MAX_POWER,
+    CONF_NEW_TAGS_PER_HOUR,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
     DEFAULT_MAX_POWER_KW,
+    DEFAULT_NEW_TAGS_PER_HOUR,
     SUBENTRY_CARD,
 )
 from .core import normalise_uid
 
 STATION_MAX_LENGTH: Final = 32
 UID_MAX_LENGTH: Final = 64
+MAX_NEW_TAGS_PER_HOUR: Final = 10_000
 MAX_POWER_SELECTOR: Final = NumberSelector(
     NumberSelectorConfig(
         min=1,
@@ -104,11 +107,19 @@ class StationFields:
         return f"{QUERY_ROLE}={ROLE_PUBLISHER}&{QUERY_STATION}={station}&"
 
 
-class PriceOptions:
-    """The energy price that costs charging sessions: fixed, or a live price sensor."""
+class ChargerOptions:
+    """Hub options of chargers: the energy price and the hourly allowance of new tags.
+
+    The price costs charging sessions (fixed, or a live price sensor); the allowance is how
+    many unknown cards one charger may register with HA's tag integration per hour.
+    """
 
     def schema(self, options: Mapping[str, Any], hass: HomeAssistant) -> dict[Any, Any]:
-        """Optional with a suggested value, not a default: a cleared field stays cleared."""
+        """Optional with a suggested value, not a default: a cleared field stays cleared.
+
+        A cleared allowance is the default one.
+        """
+        new_tags = options.get(CONF_NEW_TAGS_PER_HOUR, DEFAULT_NEW_TAGS_PER_HOUR)
         return {
             vol.Optional(
                 CONF_PRICE, description={"suggested_value": options.get(CONF_PRICE)}
@@ -125,6 +136,13 @@ class PriceOptions:
                 CONF_PRICE_ENTITY,
                 description={"suggested_value": options.get(CONF_PRICE_ENTITY)},
             ): EntitySelector(EntitySelectorConfig(domain="sensor")),
+            vol.Optional(
+                CONF_NEW_TAGS_PER_HOUR, description={"suggested_value": new_tags}
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=0, max=MAX_NEW_TAGS_PER_HOUR, step=1, mode=NumberSelectorMode.BOX
+                )
+            ),
         }
 
     def clean(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,6 +152,8 @@ class PriceOptions:
             options[CONF_PRICE] = float(price)
         if price_entity := user_input.get(CONF_PRICE_ENTITY):
             options[CONF_PRICE_ENTITY] = str(price_entity)
+        if (new_tags := user_input.get(CONF_NEW_TAGS_PER_HOUR)) is not None:
+            options[CONF_NEW_TAGS_PER_HOUR] = int(new_tags)
         return options
 
 

@@ -21,3 +21,5 @@ EVENT_EMERGENCY: Final = "iot_hub_emergency"
 CARD_SCAN: Final = "card_scan"
 EVENT_AUTHORISED: Final = "authorised"
 EVENT_REJECTED: Final = "rejected"
+CONF_NEW_TAGS_PER_HOUR: Final = "new_tags_per_hour"
+DEFAULT_NEW_TAGS_PER_HOUR: Final = 20

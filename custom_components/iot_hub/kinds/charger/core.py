@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
+from time import monotonic
 from typing import Any, Final
 
 from homeassistant.components import persistent_notification, tag
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from ...const import DOMAIN, Actor, SessionStatus
@@ -25,10 +27,12 @@ from .const import (
     CARD_SCAN,
     CONF_CARD_UID,
     CONF_MAX_POWER,
+    CONF_NEW_TAGS_PER_HOUR,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
     DEFAULT_MAX_POWER_KW,
+    DEFAULT_NEW_TAGS_PER_HOUR,
     EVENT_AUTHORISED,
     EVENT_EMERGENCY,
     EVENT_NFC_SCAN,
@@ -38,6 +42,7 @@ from .const import (
 from .encode import ChargerStatus, encode_emergency, encode_start, encode_stop
 from .measure import ChargeMeasure
 from .metering import LifetimeTotal
+from .tag_allowance import WINDOW_S, TagAllowance
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,6 +76,8 @@ class ChargerCore(KindHandler):
         self.power: float | None = None
         # Sessions told to stop on the current connection (emptied on each connect).
         self.stops_sent: set[int] = set()
+        self.tags = TagAllowance()  # unknown uids it registered as HA tags this hour
+        self._tag_issue_at: float | None = None
         # Metering refused since HA started (readings, intervals cut to HA's clock, seconds).
         self.refused: dict[str, float] = {"readings": 0, "intervals": 0, "device_seconds": 0.0}
         self._refusal_logged_at: float | None = None
@@ -147,10 +154,38 @@ class ChargerCore(KindHandler):
             EVENT_AUTHORISED if user is not None else EVENT_REJECTED,
             {"uid": uid, "user_name": user},
         )
-        if "tag" in device.hass.config.components:
+        if "tag" in device.hass.config.components and self._may_register_tag(uid, user):
             device.create_task(
                 tag.async_scan_tag(device.hass, uid, ha_device_id), f"{DOMAIN} tag scan"
             )
+
+    def _may_register_tag(self, uid: str, user: str | None) -> bool:
+        """Cards and known tags always; new unknown uids within the hourly allowance."""
+        hass = self.device.hass
+        if user is not None or er.async_get(hass).async_get_entity_id("tag", "tag", uid):
+            return True
+        now = monotonic()
+        limit = int(self.device.options.get(CONF_NEW_TAGS_PER_HOUR, DEFAULT_NEW_TAGS_PER_HOUR))
+        if self.tags.admit(uid, now, limit):
+            return True
+        if self._tag_issue_at is None or now - self._tag_issue_at >= WINDOW_S:
+            self._tag_issue_at = now
+            _LOGGER.warning(
+                "%s scanned more than %d unknown cards within an hour: the rest are not"
+                " registered as tags (their events still fire)",
+                self.device.name,
+                limit,
+            )
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                f"tag_flood_{self.device.id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="tag_flood",
+                translation_placeholders={"device": self.device.name, "limit": str(limit)},
+            )
+        return False
 
     # -- metering --------------------------------------------------------------------------
 

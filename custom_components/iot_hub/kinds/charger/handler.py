@@ -241,6 +241,7 @@ class ChargerHandler(ChargerCore):
             "power": self.power,
             "max_power_kw": self.max_power_kw,
             "metering_refused": dict(self.refused),
+            "tags_held_back": self.tags.held_back,
             "emergency": self.emergency,
             "lifetime_kwh": self.lifetime.value,
             "lifetime_cost": self.lifetime_cost,
