@@ -332,3 +332,36 @@ def test_the_allowance_never_registers_more_than_the_limit_an_hour(
             assert uid not in recent
         assert len({u for at, u in first_admitted if now - at < WINDOW_S}) <= limit
     assert allowance.held_back == held_back
+
+
+async def test_the_time_ha_was_down_is_never_credited(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    ws_connect: WsConnect,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Across a restart the meter keeps its budget but not HA's clock (it restarts with the
+    machine): a charger claiming 50 s passed during the restart gets the stored 10 s."""
+    now = [1000.0]
+    monkeypatch.setattr(charger_handler, "monotonic", lambda: now[0])
+    charger = await _publisher(ws_connect)
+    await _start(charger)
+    watts = 7200.0
+    for count, (ts, at) in enumerate(((1_700_000_000, 1000.0), (1_700_000_003, 1003.0))):
+        now[0] = at
+        await charger.send_json({"type": "metrics", "w": watts, "ts": ts})
+        await until(lambda n=count: _measure(hass).energy.samples == n + 1)
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    charger = await _publisher(ws_connect)
+    assert (await charger.receive_json(timeout=5))["type"] == "start"  # its session resumes
+    for count, (ts, at) in enumerate(((1_700_000_053, 5.0), (1_700_000_056, 8.0))):
+        now[0] = at
+        await charger.send_json({"type": "metrics", "w": watts, "ts": ts})
+        await until(lambda n=count: _measure(hass).energy.samples == n + 3)
+    credited_s = 3 + CLOCK_SLACK_S + 3
+    assert _measure(hass).energy.kwh == pytest.approx(watts * credited_s / 3.6e6)
+    handler = _hub(hass).devices[CHARGER_ID].handler
+    assert handler.lifetime.value == pytest.approx(watts * credited_s / 3.6e6)
+    assert handler.diagnostics()["metering_refused"]["device_seconds"] == 50 - CLOCK_SLACK_S
