@@ -7,6 +7,7 @@ its dashboards and the other chargers go on (issue 7, items 7, 8 and 13).
 from __future__ import annotations
 
 import asyncio
+import math
 from time import monotonic
 from types import MappingProxyType
 from typing import Any
@@ -208,6 +209,18 @@ async def test_power_above_the_chargers_rating_is_refused(
 
 
 @pytest.mark.usefixtures("init_integration")
+async def test_a_rating_that_is_no_rating_is_the_default(hass: HomeAssistant) -> None:
+    """Stored data edited by hand (or older) never breaks metering: the default rating."""
+    device = _hub(hass).devices[CHARGER2_ID]
+    assert device.handler.max_power_kw == DEFAULT_MAX_POWER_KW  # added before ratings
+    for junk in ("fast", -1, 0, math.inf, None, True):
+        device.data = {**device.data, CONF_MAX_POWER: junk}
+        assert device.handler.max_power_kw == DEFAULT_MAX_POWER_KW, junk
+    device.data = {**device.data, CONF_MAX_POWER: 11}
+    assert device.handler.max_power_kw == 11.0
+
+
+@pytest.mark.usefixtures("init_integration")
 async def test_a_backlog_after_a_reconnect_is_credited(
     hass: HomeAssistant, ws_connect: WsConnect, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -308,6 +321,14 @@ async def test_the_tag_limit_is_an_option(
     await hass.async_block_till_done()
     assert (len(scans), _tags(hass)) == (2, [])
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"tag_flood_{CHARGER_ID}") is not None
+    # An allowance that is no count (stored by hand, say) is the default one.
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_NEW_TAGS_PER_HOUR: "many"}
+    )
+    await hass.async_block_till_done()
+    await _scan(charger, "STRANGER-3")
+    await hass.async_block_till_done()
+    assert _tags(hass) == ["STRANGER-3"]
 
 
 @given(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
+import math
 from time import monotonic
 from typing import Any, Final
 
@@ -165,7 +166,10 @@ class ChargerCore(KindHandler):
         if user is not None or er.async_get(hass).async_get_entity_id("tag", "tag", uid):
             return True
         now = monotonic()
-        limit = int(self.device.options.get(CONF_NEW_TAGS_PER_HOUR, DEFAULT_NEW_TAGS_PER_HOUR))
+        limit = self.device.options.get(CONF_NEW_TAGS_PER_HOUR, DEFAULT_NEW_TAGS_PER_HOUR)
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit < 1e9:
+            limit = DEFAULT_NEW_TAGS_PER_HOUR  # not a count: stored by hand, say
+        limit = int(limit)
         if self.tags.admit(uid, now, limit):
             return True
         if self._tag_issue_at is None or now - self._tag_issue_at >= WINDOW_S:
@@ -204,7 +208,10 @@ class ChargerCore(KindHandler):
     @property
     def max_power_kw(self) -> float:
         """The charger's rating (its subentry's): power above it is never metered."""
-        return float(self.device.data.get(CONF_MAX_POWER, DEFAULT_MAX_POWER_KW))
+        rating = self.device.data.get(CONF_MAX_POWER)
+        if isinstance(rating, bool) or not isinstance(rating, int | float):
+            return DEFAULT_MAX_POWER_KW  # none yet (added before ratings), or not a number
+        return float(rating) if math.isfinite(rating) and rating > 0 else DEFAULT_MAX_POWER_KW
 
     @callback
     def meter(self, measure: ChargeMeasure, ts: float, metrics: Metrics, now: float) -> None:
