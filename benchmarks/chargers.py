@@ -12,7 +12,9 @@ charger), and has each send R ``metrics`` frames per second for S seconds. Measu
   "state written"; also how many states iot_hub wrote per metric (the entities enabled by
   default that follow readings: power, session energy, lifetime energy and cost; voltage,
   current, session cost and duration are off by default), and whether the sessions kept all the
-  energy the frames carried (the trapezoid of the sent powers, 3 s apart on the device clock);
+  energy the frames carried (the trapezoid of the sent powers, 3 s apart on the device clock;
+  iot_hub credits no more device time than its own clock saw pass, so for this measurement
+  the clock its charger handler reads runs as fast as the device's: ``device_paced_clock``);
 * baseline "raw aiohttp": the same senders and load against a plain ``aiohttp.web``
   WebSocket server on another port of the same event loop that decodes the JSON and calls a
   callback, i.e. the floor any WebSocket-to-Python path pays;
@@ -29,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+import importlib
 import json
 import math
 import sys
@@ -103,6 +107,22 @@ def expected_kwh(count: int) -> float:
         (metrics_watts(seq) + metrics_watts(seq + 1)) / 2 * TS_STEP / 3_600_000
         for seq in range(count - 1)
     )
+
+
+@contextmanager
+def device_paced_clock(rate: float) -> Iterator[None]:
+    """HA's monotonic clock, as iot_hub's charger handler reads it, sped up for the load.
+
+    Frames go ``1 / rate`` s apart but are stamped ``TS_STEP`` device seconds apart, so the
+    handler's clock runs ``TS_STEP * rate`` times as fast while the load runs.
+    """
+    handler = importlib.import_module("custom_components.iot_hub.kinds.charger.handler")
+    real: Callable[[], float] = getattr(handler, "monotonic")  # noqa: B009
+    setattr(handler, "monotonic", lambda: real() * TS_STEP * rate)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(handler, "monotonic", real)  # noqa: B010
 
 
 class ChargerFleet(SenderFleet):
@@ -229,9 +249,10 @@ async def measure_iot_hub(
         await hass.async_block_till_done()
         writes = 0
 
-    result = await measure_load(
-        "iot_hub (HA HTTP server)", fleet, rate=rate, install=install, before_go=before_go
-    )
+    with device_paced_clock(rate):
+        result = await measure_load(
+            "iot_hub (HA HTTP server)", fleet, rate=rate, install=install, before_go=before_go
+        )
     # The chargers are gone by now; stopping still ends the sessions (as from the UI).
     kwh = []
     for summary in await stop_sessions(hass, ids):

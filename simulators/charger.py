@@ -24,8 +24,10 @@ so the taper shows in every run; otherwise it is a 40 kWh battery starting at 20
 
 The device clock: ``ts`` advances ``--ts-step`` device seconds per ``--interval`` of real time
 (by default the same, i.e. real time). ``--ts-step 3 --interval 0.05`` replays a 3 s cadence
-60 times faster, which the tests and benchmarks use. ``--scan-every``, ``--charge-seconds``
-and ``--emergency-after`` are in device seconds.
+60 times faster, which the tests and benchmarks use (speeding up, for themselves, the clock
+iot_hub's charger handler reads too: iot_hub credits no more device time than its own clock
+saw pass, so against a real Home Assistant a faster replay is metered at HA's pace).
+``--scan-every``, ``--charge-seconds`` and ``--emergency-after`` are in device seconds.
 
 Like firmware, it reconnects with exponential backoff when the connection drops or Home
 Assistant restarts (a running charge goes on meanwhile: the relay state is kept in RAM), and

@@ -3,7 +3,8 @@
 They connect through HA's HTTP server as an ESP32 and a backoffice on the network would, so
 these tests check the charger protocol from the outside: what the charger and the dashboard
 see, and what HA keeps. The simulated device clock runs 60 times faster than the loop's
-(metrics every 0.05 s, ``ts`` 3 s apart, the seed's cadence).
+(metrics every 0.05 s, ``ts`` 3 s apart, the seed's cadence), and so does the clock HA holds
+the charger's to (its meter credits no more device time than HA saw pass).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 import json
+import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
@@ -20,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.iot_hub.const import DOMAIN, WS_PATH
+from custom_components.iot_hub.kinds.charger import handler as charger_handler
 from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 from simulators.charger import (
     ChargerRejectedError,
@@ -63,6 +66,12 @@ def subentries() -> list[ConfigSubentryData]:
 def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
     """The hub entry with a fixed price."""
     return hub_entry(subentries, {CONF_PRICE: PRICE})
+
+
+@pytest.fixture(autouse=True)
+def fast_ha_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HA's monotonic clock, as the charger handler reads it, as fast as the device's."""
+    monkeypatch.setattr(charger_handler, "monotonic", lambda: time.monotonic() * TS_STEP / INTERVAL)
 
 
 @pytest.fixture

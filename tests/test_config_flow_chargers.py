@@ -33,9 +33,13 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kinds.charger import CHARGER
 from custom_components.iot_hub.kinds.charger.const import (
     CONF_CARD_UID,
+    CONF_MAX_POWER,
+    CONF_NEW_TAGS_PER_HOUR,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
+    DEFAULT_MAX_POWER_KW,
+    DEFAULT_NEW_TAGS_PER_HOUR,
     SUBENTRY_CARD,
 )
 from custom_components.iot_hub.tokens import hash_token
@@ -133,8 +137,9 @@ async def test_add_charger_asks_for_its_station(
     assert result["step_id"] == "details"
     assert result["errors"] == {}
     assert result["description_placeholders"] == {"name": "Garage charger"}
-    assert _fields(result) == [CONF_STATION_ID]
+    assert _fields(result) == [CONF_STATION_ID, CONF_MAX_POWER]
     assert _suggested(result) == {CONF_STATION_ID: "2"}  # station 1 is taken
+    assert _defaults(result) == {CONF_MAX_POWER: DEFAULT_MAX_POWER_KW}
 
     for station, error in (
         ("   ", "station_invalid"),
@@ -149,11 +154,16 @@ async def test_add_charger_asks_for_its_station(
         assert result["type"] is FlowResultType.FORM
         assert result["step_id"] == "details"
         assert result["errors"] == {CONF_STATION_ID: error}, station
-        assert _suggested(result) == {CONF_STATION_ID: station}  # the input is kept
+        # The input is kept (the rating as the schema's default filled it in).
+        assert _suggested(result) == {CONF_STATION_ID: station, CONF_MAX_POWER: 22.0}
     assert len(init_integration.subentries) == 3
 
+    with pytest.raises(InvalidData):  # a rating within what a reading may hold
+        await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {CONF_STATION_ID: " 7 ", CONF_MAX_POWER: 0.5}
+        )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_STATION_ID: " 7 "}
+        result["flow_id"], {CONF_STATION_ID: " 7 ", CONF_MAX_POWER: 150}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "token"
@@ -173,9 +183,11 @@ async def test_add_charger_asks_for_its_station(
         CONF_KIND: "charger",
         CONF_TOKEN_HASH: hash_token(token),
         CONF_STATION_ID: "7",
+        CONF_MAX_POWER: 150.0,
     }
     hub: Hub = init_integration.runtime_data
     assert hub.devices[subentry.subentry_id].handler.station == "7"
+    assert hub.devices[subentry.subentry_id].handler.max_power_kw == 150.0
     # It works at once, next to the charger that was already there.
     first = await _publisher(ws_connect, "1", CHARGER_TOKEN)
     await _publisher(ws_connect, "7", token)
@@ -252,10 +264,11 @@ async def test_reconfigure_charger_station(
     connected = await _publisher(ws_connect, "1", CHARGER_TOKEN)
     result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
     assert result["step_id"] == "reconfigure"
-    assert _fields(result) == [CONF_NAME, CONF_STATION_ID, CONF_ROTATE_TOKEN]
+    assert _fields(result) == [CONF_NAME, CONF_STATION_ID, CONF_MAX_POWER, CONF_ROTATE_TOKEN]
     assert _defaults(result) == {
         CONF_NAME: "Charger",
         CONF_STATION_ID: "1",
+        CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,  # a charger added before the rating existed
         CONF_ROTATE_TOKEN: False,
     }
 
@@ -276,7 +289,7 @@ async def test_reconfigure_charger_station(
         result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == errors
-        assert _suggested(result) == user_input
+        assert _suggested(result) == {**user_input, CONF_MAX_POWER: DEFAULT_MAX_POWER_KW}
     assert init_integration.subentries[CHARGER_ID].data[CONF_STATION_ID] == "1"
 
     # Its own station is no clash; renaming alone keeps it.
@@ -293,7 +306,7 @@ async def test_reconfigure_charger_station(
     result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {CONF_NAME: "Garage", CONF_STATION_ID: "9", CONF_ROTATE_TOKEN: False},
+        {CONF_NAME: "Garage", CONF_STATION_ID: "9", CONF_MAX_POWER: 7.4, CONF_ROTATE_TOKEN: False},
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -301,8 +314,12 @@ async def test_reconfigure_charger_station(
         CONF_KIND: "charger",
         CONF_TOKEN_HASH: hash_token(CHARGER_TOKEN),
         CONF_STATION_ID: "9",
+        CONF_MAX_POWER: 7.4,
     }
     assert hub.devices[CHARGER_ID].handler.station == "9"
+    assert hub.devices[CHARGER_ID].handler.max_power_kw == 7.4  # at once, no reload
+    result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
+    assert _defaults(result)[CONF_MAX_POWER] == 7.4
     assert init_integration.runtime_data is hub
 
     # The connection made under the old station stays; a new one must use the new station.
@@ -338,6 +355,7 @@ async def test_reconfigure_charger_station_and_token(
         CONF_KIND: "charger",
         CONF_TOKEN_HASH: hash_token(token),
         CONF_STATION_ID: "4",
+        CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,
     }
     await _closed_with(old, CloseCode.INVALID_TOKEN)
     await _publisher(ws_connect, "4", token)
@@ -498,8 +516,13 @@ async def test_options_price_applies_to_the_running_hub(
         *DEFAULT_CAPS,
         CONF_PRICE,
         CONF_PRICE_ENTITY,
+        CONF_NEW_TAGS_PER_HOUR,
     ]
-    assert _suggested(result) == {CONF_PRICE: None, CONF_PRICE_ENTITY: None}
+    assert _suggested(result) == {
+        CONF_PRICE: None,
+        CONF_PRICE_ENTITY: None,
+        CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60, CONF_PRICE: 1}
     )
@@ -516,7 +539,11 @@ async def test_options_price_applies_to_the_running_hub(
 
     hass.states.async_set("sensor.spot", "0.31")
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert _suggested(result) == {CONF_PRICE: 1.0, CONF_PRICE_ENTITY: None}
+    assert _suggested(result) == {
+        CONF_PRICE: 1.0,
+        CONF_PRICE_ENTITY: None,
+        CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
@@ -537,7 +564,11 @@ async def test_options_price_applies_to_the_running_hub(
 
     # Clearing the sensor falls back to the fixed price; clearing both leaves no price.
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert _suggested(result) == {CONF_PRICE: 0.25, CONF_PRICE_ENTITY: "sensor.spot"}
+    assert _suggested(result) == {
+        CONF_PRICE: 0.25,
+        CONF_PRICE_ENTITY: "sensor.spot",
+        CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60, CONF_PRICE: -0.5}
     )
@@ -557,6 +588,18 @@ async def test_options_price_applies_to_the_running_hub(
     }
     assert hub.devices[CHARGER_ID].handler.price_now() is None
 
+    # The hourly allowance of new tags: saved as a whole number, shown again.
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_HISTORY_SIZE: 50, CONF_RESUME_GRACE: 60, CONF_NEW_TAGS_PER_HOUR: 5.0},
+    )
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_NEW_TAGS_PER_HOUR] == 5
+    assert isinstance(init_integration.options[CONF_NEW_TAGS_PER_HOUR], int)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert _suggested(result)[CONF_NEW_TAGS_PER_HOUR] == 5
+
 
 @pytest.mark.usefixtures("init_integration")
 async def test_options_price_is_validated(
@@ -565,7 +608,13 @@ async def test_options_price_is_validated(
     """Out-of-range prices and non-sensor entities are refused by the selectors."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     base = {CONF_HISTORY_SIZE: DEFAULT_HISTORY_SIZE, CONF_RESUME_GRACE: DEFAULT_RESUME_GRACE}
-    for bad in ({CONF_PRICE: 100.5}, {CONF_PRICE: -11}, {CONF_PRICE_ENTITY: "light.kitchen"}):
+    for bad in (
+        {CONF_PRICE: 100.5},
+        {CONF_PRICE: -11},
+        {CONF_PRICE_ENTITY: "light.kitchen"},
+        {CONF_NEW_TAGS_PER_HOUR: -1},
+        {CONF_NEW_TAGS_PER_HOUR: 10_001},
+    ):
         with pytest.raises(InvalidData):
             await hass.config_entries.options.async_configure(result["flow_id"], base | bad)
     assert init_integration.options == {}

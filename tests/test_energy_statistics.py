@@ -85,6 +85,7 @@ async def test_lifetime_energy_statistics_are_monotonic(
     hub().attach_device(hub().devices[CHARGER_ID], link)
     send({"type": "nfc_scan", "nfc_uid": CARD})
     send({"type": "metrics", "w": 6000, "kwh": 100.0, "ts": 1700000000})  # baseline
+    freezer.tick(279)  # HA's clock moves with the device's: its meter credits no more
     send({"type": "metrics", "w": 6000, "kwh": 100.5, "ts": 1700000280})
     await next_period(1)
     send({"type": "metrics", "w": 6000, "kwh": 0.2, "ts": 1700000420})  # the device rebooted

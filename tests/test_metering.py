@@ -11,6 +11,7 @@ from random import Random
 from hypothesis import given, strategies as st
 import pytest
 
+from custom_components.iot_hub.kinds.charger.clock import CLOCK_SLACK_S, ClockGuard
 from custom_components.iot_hub.kinds.charger.metering import (
     COUNTER_DIP_RATIO,
     COUNTER_SLACK_KWH,
@@ -21,7 +22,6 @@ from custom_components.iot_hub.kinds.charger.metering import (
     CostMeter,
     EnergyMeter,
     LifetimeTotal,
-    power_from_metrics,
 )
 
 type Sample = tuple[float, float]
@@ -85,7 +85,6 @@ def trapezoids(samples: Sequence[Sample]) -> float:
 
 def test_seed_session() -> None:
     """The seed's sample (220.5 V x 16.2 A = 3572.1 W) every 3 s for its 1200 s session."""
-    assert power_from_metrics(220.5, 16.2, 3572.1) == 3572.1
     meter = EnergyMeter()
     added = [meter.add_power_sample(1699276425 + 3 * i, 3572.1) for i in range(401)]
     assert added[0] == 0.0  # the first sample only starts the time base
@@ -95,17 +94,6 @@ def test_seed_session() -> None:
     assert meter.sampled_s == 1200
     assert (meter.first_ts, meter.last_ts) == (1699276425, 1699277625)
     assert (meter.rejected, meter.ignored, meter.gaps, meter.clock_resets) == (0, 0, 0, 0)
-
-
-def test_power_from_metrics() -> None:
-    """``w`` wins, even when it disagrees with v x a; v x a only fills in a missing ``w``."""
-    assert power_from_metrics(230, 16, 11040) == 11040  # three-phase: 3 x 230 V x 16 A
-    assert power_from_metrics(230, 16, 3000) == 3000  # power factor below 1
-    assert power_from_metrics(220.5, 16.2, None) == pytest.approx(3572.1)
-    assert power_from_metrics(220, 16, "3520") == 3520  # a string is no w: v x a
-    for v, a, w in [(None, 16, None), (220, None, None), (True, 16, None), (math.nan, 1, None)]:
-        assert power_from_metrics(v, a, w) is None
-    assert power_from_metrics(1e200, 1e200, math.inf) is None
 
 
 # -- integration ------------------------------------------------------------------------------
@@ -291,6 +279,108 @@ def test_energy_never_decreases(ops: list[tuple[str, float, float]]) -> None:
     assert meter.samples + meter.rejected + meter.ignored == len(ops)
     assert 0 <= meter.peak_w <= MAX_POWER_W
     json.dumps(meter.as_dict(), allow_nan=False)
+
+
+# -- HA's clock over the device's (issue 7) ----------------------------------------------------
+
+arrivals = st.lists(
+    st.tuples(st.floats(0, 30), st.sampled_from(["power", "counter"]), wild_ts, wild_w),
+    max_size=60,
+)
+
+
+@given(arrivals, st.sampled_from([MAX_POWER_W, 22_000.0, 7_400.0]), st.floats(0, 1e6))
+def test_energy_never_outruns_has_clock(
+    ops: list[tuple[float, str, float, float]], limit: float, start: float
+) -> None:
+    """Whatever the device stamps and sends (garbage, clock jumps, counters, power), the
+    energy credited never exceeds the rating times the time HA saw pass, plus the slack."""
+    meter = EnergyMeter(max_power_w=limit)
+    now = start
+    for wait, kind, ts, value in ops:
+        now += wait
+        if kind == "power":
+            meter.add_power_sample(ts, value, now)
+        else:
+            meter.add_energy_reading(ts, abs(value) / 1000, now)
+        bound = limit * (now - start + CLOCK_SLACK_S) / WATT_SECONDS_PER_KWH
+        assert meter.kwh <= bound * (1 + 1e-9) + 1e-12
+    json.dumps(meter.as_dict(), allow_nan=False)
+
+
+def test_the_issues_attacks_are_bounded() -> None:
+    """100 samples within 2 s stamped 60 s apart at 350 kW; a counter 1 -> 8000 kWh over
+    86,000 device seconds within 1 s."""
+    meter = EnergyMeter()
+    for i in range(100):
+        meter.add_power_sample(1_700_000_000 + 60 * i, MAX_POWER_W, now=0.02 * i)
+    assert meter.kwh == pytest.approx(MAX_POWER_W * (1.98 + CLOCK_SLACK_S) / WATT_SECONDS_PER_KWH)
+    assert meter.clock.clipped == 99
+    counter = EnergyMeter()
+    counter.add_energy_reading(1_700_000_000, 1.0, now=0.0)
+    assert counter.add_energy_reading(1_700_086_000, 8000.0, now=1.0) == 0.0
+    assert (counter.kwh, counter.rejected) == (0.0, 1)
+    assert counter.add_energy_reading(1_700_086_003, 8000.01, now=4.0) == pytest.approx(0.01)
+
+
+@given(st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=200), watts)
+def test_an_honest_charger_is_credited_exactly(jitter: list[float], power: float) -> None:
+    """A 3 s cadence arriving with up to 1 s of jitter each way loses nothing to the guard."""
+    meter = EnergyMeter()
+    for i, late in enumerate(jitter):
+        meter.add_power_sample(3.0 * i, power, now=1000 + 3.0 * i + late)
+    assert meter.kwh == pytest.approx(power * 3 * (len(jitter) - 1) / WATT_SECONDS_PER_KWH)
+    assert meter.clock.clipped == 0
+
+
+def test_a_backlog_is_credited_and_a_fast_clock_is_not() -> None:
+    """40 s offline then 13 queued samples at once: all credited. A device clock running 2x
+    HA's: credited at HA's pace once the slack is spent."""
+    meter = EnergyMeter()
+    meter.add_power_sample(0, 3600, now=0.0)
+    for i in range(1, 14):
+        meter.add_power_sample(3.0 * i, 3600, now=40.0)
+    assert meter.kwh == pytest.approx(3600 * 39 / WATT_SECONDS_PER_KWH)
+    fast = EnergyMeter()
+    for i in range(101):
+        fast.add_power_sample(6.0 * i, 3600, now=3.0 * i)
+    assert fast.kwh == pytest.approx(3600 * (300 + CLOCK_SLACK_S) / WATT_SECONDS_PER_KWH)
+    assert fast.clock.clipped_s == pytest.approx(600 - 300 - CLOCK_SLACK_S)
+
+
+def test_a_coarse_counter_is_paid_from_the_time_ha_saw_pass() -> None:
+    """A counter in 10 Wh steps on a 3.7 kW charger: each step needs 9.7 s at full power; the
+    time between steps covers it, a burst of steps does not."""
+    meter = EnergyMeter(max_power_w=3700)
+    meter.add_energy_reading(0, 5.0, now=0.0)
+    for i in range(1, 11):
+        assert meter.add_energy_reading(10.0 * i, 5.0 + 0.01 * i, now=10.0 * i) > 0
+    assert meter.kwh == pytest.approx(0.1)
+    for i in range(11, 16):  # five steps within a second: the budget runs dry
+        meter.add_energy_reading(100.0 + i, 5.0 + 0.01 * i, now=100.0 + 0.1 * i)
+    assert meter.kwh <= 3700 * (101.5 + CLOCK_SLACK_S) / WATT_SECONDS_PER_KWH
+    assert meter.rejected >= 1
+
+
+def test_the_budget_survives_a_restart_but_not_the_downtime() -> None:
+    """Stored: the budget; not: HA's monotonic reference (it restarts with the machine). The
+    time HA was down is never credited."""
+    meter = EnergyMeter()
+    meter.add_power_sample(0, 3600, now=500.0)
+    meter.add_power_sample(3, 3600, now=503.0)
+    data = json.loads(json.dumps(meter.as_dict(), allow_nan=False))
+    assert data["clock"] == {"budget_s": CLOCK_SLACK_S, "clipped": 0, "clipped_s": 0.0}
+    restored = EnergyMeter.from_dict(data)
+    assert restored.clock.arrival is None
+    # Back after a restart: the monotonic clock starts again near zero.
+    restored.add_power_sample(33, 3600, now=2.0)  # 30 device seconds: the stored budget only
+    restored.add_power_sample(36, 3600, now=2.5)  # then what HA saw pass: 0.5 s
+    restored.add_power_sample(39, 3600, now=3.0)
+    credited = restored.kwh - meter.kwh
+    assert credited == pytest.approx(3600 * (CLOCK_SLACK_S + 1) / WATT_SECONDS_PER_KWH)
+    assert restored.clock.clipped_s == pytest.approx(30 - CLOCK_SLACK_S + 2 * 2.5)
+    assert ClockGuard.from_dict({"budget_s": math.nan}).budget_s == 0.0
+    assert ClockGuard.from_dict(None) == ClockGuard()
 
 
 # -- device counters --------------------------------------------------------------------------

@@ -16,9 +16,11 @@ from custom_components.iot_hub.kinds.charger.codec import (
     CODE_EMERGENCY_ACTIVE,
     CODE_INVALID_MESSAGE,
     CODE_NO_ACTIVE_SESSION,
+    MAX_COUNTER_KWH,
     MAX_NFC_UID_CHARS,
     MAX_TS,
     MS_THRESHOLD,
+    READING_RANGES,
     Emergency,
     Metrics,
     NfcScan,
@@ -45,6 +47,7 @@ from custom_components.iot_hub.kinds.charger.encode import (
     encode_sync_request,
     wire_charger_id,
 )
+from custom_components.iot_hub.kinds.charger.metering import CostMeter, EnergyMeter, LifetimeTotal
 from custom_components.iot_hub.protocol import ProtocolError
 from custom_components.iot_hub.protocol.json_frames import MAX_FRAME_CHARS
 
@@ -330,7 +333,19 @@ def test_power_falls_back_to_volts_times_amperes() -> None:
         ('{"type":"metrics","w":1,"ts":-1}', "ts out of range"),
         ('{"type":"metrics","w":1,"ts":1e300}', "ts out of range"),
         ('{"type":"metrics","w":1,"ts":"1699276425"}', "ts must be a number"),
-        ('{"type":"metrics","w":1,"kwh":-0.1}', "energy counter must not be negative"),
+        ('{"type":"metrics","w":1,"kwh":-0.1}', "energy counter out of range"),
+        ('{"type":"metrics","w":1,"kwh":1e10}', "energy counter out of range"),
+        ('{"type":"metrics","w":1,"wh":1e300}', "energy counter out of range"),
+        # Products, negative readings beyond sensor noise, absurd magnitudes (issue 7, 8).
+        ('{"type":"metrics","v":1e200,"a":1e200}', "v out of range"),
+        ('{"type":"metrics","v":2000,"a":2501}', "v * a out of range"),
+        ('{"type":"metrics","v":2000,"a":2501,"w":7000}', "v * a out of range"),
+        ('{"type":"metrics","w":-100.5}', "w out of range"),
+        ('{"type":"metrics","w":5000001}', "w out of range"),
+        ('{"type":"metrics","v":230,"a":-0.6}', "a out of range"),
+        ('{"type":"metrics","v":-1.5,"a":1}', "v out of range"),
+        ('{"type":"metrics","v":2000.5,"w":1}', "v out of range"),
+        ('{"type":"metrics","a":4001,"w":1}', "a out of range"),
         ('{"type":"metrics","w":1,"wh":"5"}', "wh must be a number"),
         ('{"type":"metrics","w":1,"session_id":-1}', "session_id out of range"),
         ('{"type":"metrics","w":1,"session_id":1.5}', "session_id must be an integer"),
@@ -548,8 +563,7 @@ def test_publisher_decoder_never_raises_anything_else(frame: str) -> None:
                 assert value is None or (type(value) is float and math.isfinite(value))
             assert message.w is not None or (message.v is not None and message.a is not None)
             assert message.ts is None or 0 <= message.ts <= MAX_TS
-            assert message.energy_kwh is None or message.energy_kwh >= 0
-            assert isinstance(message.power, float)
+            _assert_in_range(message)
         case StopRequest(session_id=session_id) | Emergency(session_id=session_id):
             _assert_valid_session_id(session_id)
 
@@ -578,7 +592,25 @@ def test_client_decoder_never_raises_anything_else(frame: str) -> None:
                 assert nfc_uid.isascii() and nfc_uid.isprintable()
 
 
+def _assert_in_range(message: Metrics) -> None:
+    """Every value, product and sum the hub makes of a reading is finite and in range."""
+    for key, value in (("v", message.v), ("a", message.a), ("w", message.w)):
+        assert value is None or 0 <= value <= READING_RANGES[key][1]
+    if message.v is not None and message.a is not None:
+        assert 0 <= message.v * message.a <= READING_RANGES["w"][1]
+    assert isinstance(message.power, float)
+    assert 0 <= message.power <= READING_RANGES["w"][1]
+    assert message.energy_kwh is None or 0 <= message.energy_kwh <= MAX_COUNTER_KWH
+    # Sums: a day of readings at this power, the counter doubled, stay finite.
+    assert math.isfinite(message.power * 86_400 * 2 + (message.energy_kwh or 0.0) * 2)
+
+
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
+VOLTS = st.floats(0, READING_RANGES["v"][1])
+AMPS = st.floats(0, READING_RANGES["w"][1] / READING_RANGES["v"][1])  # v * a within range
+WATTS = st.floats(0, READING_RANGES["w"][1])
+# Any JSON number a firmware could send: huge, tiny, negative, integers beyond a float.
+ANY_NUMBER = FINITE | st.integers() | st.floats(-2.0, 2.0) | st.sampled_from([1e154, 1e200])
 SESSION_IDS = st.integers(min_value=0, max_value=2**63 - 1)
 SECONDS_TS = st.floats(min_value=0, max_value=MS_THRESHOLD)
 MS_TS = st.integers(min_value=MS_THRESHOLD + 1, max_value=int(MAX_TS * 1000))
@@ -586,22 +618,22 @@ MS_TS = st.integers(min_value=MS_THRESHOLD + 1, max_value=int(MAX_TS * 1000))
 
 @given(
     st.none() | SESSION_IDS,
-    st.none() | FINITE,
-    st.none() | FINITE,
-    FINITE,
+    st.none() | VOLTS,
+    st.none() | AMPS,
+    WATTS,
     st.none() | SECONDS_TS,
 )
 def test_metrics_with_finite_floats_round_trip(
     session_id: int | None, v: float | None, a: float | None, w: float, ts: float | None
 ) -> None:
-    """Any finite reading decodes to exactly the floats that were sent."""
+    """Any reading in range decodes to exactly the floats that were sent."""
     frame = json.dumps(
         {"type": "metrics", "session_id": session_id, "v": v, "a": a, "w": w, "ts": ts}
     )
     assert decode_publisher_frame(frame) == Metrics(session_id, v, a, w, ts)
 
 
-@given(FINITE, FINITE, st.integers(min_value=0, max_value=MS_THRESHOLD) | SECONDS_TS)
+@given(VOLTS, AMPS, st.integers(min_value=0, max_value=MS_THRESHOLD) | SECONDS_TS)
 def test_metrics_without_w_round_trip(v: float, a: float, ts: float) -> None:
     """v and a alone make a reading; ints and floats alike are seconds up to 10**11."""
     message = decode_publisher_frame(json.dumps({"type": "metrics", "v": v, "a": a, "ts": ts}))
@@ -618,13 +650,69 @@ def test_millisecond_timestamps_are_normalised(ts_ms: int) -> None:
     datetime.fromtimestamp(message.ts, UTC)  # always a representable instant
 
 
-@given(st.floats(min_value=0, allow_infinity=False))
+@PROPERTY_SETTINGS
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "v": ANY_NUMBER,
+            "a": ANY_NUMBER,
+            "w": ANY_NUMBER,
+            "kwh": ANY_NUMBER,
+            "wh": ANY_NUMBER,
+        },
+    ),
+    st.lists(st.floats(0, 120), min_size=1, max_size=20),
+)
+@example({"v": 1e200, "a": 1e200}, [3.0])
+@example({"v": 1e154, "a": 1e154, "w": 1.0}, [3.0])
+@example({"v": 2000, "a": 2500.0000001}, [3.0])
+@example({"w": -100.0, "a": -0.5, "v": -1.0}, [3.0])
+@example({"w": 1, "wh": 1e12}, [3.0])
+def test_any_numbers_give_readings_whose_products_and_sums_are_finite(
+    fields: dict[str, Any], steps: list[float]
+) -> None:
+    """Whatever numbers a charger sends (products overflowing, negatives, huge counters): an
+    ``INVALID_MESSAGE`` or a reading in range, and the meter, the lifetime total, the cost and
+    the dashboards' frame built from it, reading after reading, stay finite."""
+    message = outcome(decode_publisher_frame, json.dumps({"type": "metrics", **fields}))
+    if isinstance(message, ProtocolError):
+        _assert_sendable(message)
+        return
+    assert isinstance(message, Metrics)
+    _assert_in_range(message)
+    for key in ("v", "a", "w"):
+        sent = fields.get(key)
+        if sent is not None and sent <= 0:
+            assert getattr(message, key) == 0.0  # noise below zero reads as 0
+    meter = EnergyMeter(max_power_w=READING_RANGES["w"][1])
+    cost, lifetime = CostMeter(), LifetimeTotal()
+    ts = counter = 0.0
+    for step in steps:
+        ts += step
+        counter = min(counter + (message.energy_kwh or 0.0), MAX_COUNTER_KWH)
+        added = meter.add_energy_reading(ts, counter) if message.energy_kwh else 0.0
+        added += meter.add_power_sample(ts, message.power)
+        cost.add(added, 100.0)
+        lifetime.add(added)
+    for total in (meter.kwh, cost.cost, lifetime.value):
+        assert math.isfinite(total)
+    frame = json.loads(
+        encode_metrics(1, "1", message.v, message.a, message.w, meter.kwh, cost.cost, ts)
+    )
+    assert all(frame[key] is not None for key in ("kwh", "cost", "time"))
+
+
+@given(st.floats(min_value=0, max_value=MAX_COUNTER_KWH * 1000))
 def test_energy_counter_in_wh_is_kwh(wh: float) -> None:
     """``wh`` is divided by 1000; ``kwh`` is taken as is."""
     message = decode_publisher_frame(json.dumps({"type": "metrics", "w": 1, "wh": wh}))
     assert isinstance(message, Metrics)
     assert message.energy_kwh == wh / 1000
-    message = decode_publisher_frame(json.dumps({"type": "metrics", "w": 1, "kwh": wh}))
+    message = outcome(decode_publisher_frame, json.dumps({"type": "metrics", "w": 1, "kwh": wh}))
+    if wh > MAX_COUNTER_KWH:
+        assert str(message) == "energy counter out of range"
+        return
     assert isinstance(message, Metrics)
     assert message.energy_kwh == wh
 

@@ -13,7 +13,7 @@ from ...const import CloseCode
 from ...errors import ErrorKey
 from ...kind import Kind, KindContext, Route
 from .codec import CLOSE_MISSING_STATION, QUERY_ROLE, QUERY_STATION, ROLE_CLIENT, ROLE_PUBLISHER
-from .config_flow import CardSubentryFlow, PriceOptions, StationFields
+from .config_flow import CardSubentryFlow, ChargerOptions, StationFields
 from .const import CONF_CARD_UID, CONF_STATION_ID, KIND, SUBENTRY_CARD
 from .entities import ENTITIES
 from .handler import ChargerHandler, wire_error
@@ -57,7 +57,7 @@ CHARGER: Final = Kind(
     entities=ENTITIES,
     route=route,
     fields=StationFields(),
-    options=PriceOptions(),
+    options=ChargerOptions(),
     subentry_flows={SUBENTRY_CARD: CardSubentryFlow},
     actions={"clear_emergency": _clear_emergency},
     wire_error=wire_error,

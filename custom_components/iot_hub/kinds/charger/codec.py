@@ -29,16 +29,18 @@ How iot_hub reads what the seed leaves open:
 
 - ``ts`` is Unix time in seconds, int or float. A value above ``10**11`` (year 5138 in seconds)
   can only be milliseconds (``Date.now()``-style firmware) and is divided by 1000. ``ts`` may be
-  absent or null: the hub then stamps the reading on arrival. The codec does not judge whether a
-  clock is set (an unsynchronised ESP32 sends seconds since boot); the hub compares with its own
-  clock.
+  absent or null: the hub then stamps the reading on arrival. Whether the clock is right (an
+  unsynchronised ESP32 counts from boot) is for the hub, which holds it to its own clock.
 - ``v``, ``a`` and ``w`` may each be absent or null, but a reading needs ``w`` or both ``v`` and
   ``a`` (:attr:`Metrics.power` then is ``v * a``). Booleans, strings, NaN and infinities are
   refused. Other keys are ignored, so newer firmware may add fields.
+- Ranges (:data:`READING_RANGES`): ``v`` to 2,000 V, ``a`` to 4,000 A, ``w`` and ``v * a`` to
+  5 MW (megawatt charging: 1,250 V, 3,000 A, 3.75 MW); noise down to -1 V, -0.5 A, -100 W reads
+  as 0. Beyond: refused, so what the hub computes from a reading stays finite and non-negative.
 - An optional device energy counter: ``"kwh"`` (kWh) or ``"wh"`` (Wh), normalised to kWh in
-  :attr:`Metrics.energy_kwh`. ``"energy"`` is not read: its unit would be a guess.
-- ``session_id`` is a non-negative integer (an integral float or a decimal string is accepted,
-  as JavaScript dashboards send those); it may be absent or null in every frame that carries it.
+  :attr:`Metrics.energy_kwh` (at most 10**9). ``"energy"`` is not read: its unit is a guess.
+- ``session_id`` is a non-negative integer (or an integral float or a decimal string, as
+  JavaScript dashboards send); it may be absent or null in every frame that carries it.
 - ``nfc_uid`` is 1 to 64 printable ASCII characters after stripping surrounding whitespace.
 
 iot_hub additions, not in the seed:
@@ -108,6 +110,9 @@ MS_THRESHOLD: Final = 10**11
 MAX_TS: Final = 253_402_300_799.0
 # How much of an unknown value an error message echoes back.
 MAX_ECHO_CHARS: Final = 32
+# key -> (noise tolerated below zero, read as 0; the largest plausible value).
+READING_RANGES: Final = {"v": (1.0, 2_000.0), "a": (0.5, 4_000.0), "w": (100.0, 5_000_000.0)}
+MAX_COUNTER_KWH: Final = 1e9
 
 
 # -- decoded messages ---------------------------------------------------------------------------
@@ -275,17 +280,30 @@ def _energy_kwh(data: dict[str, Any]) -> float | None:
     if kwh is None:
         wh = _number(data, "wh")
         kwh = None if wh is None else wh / 1000
-    if kwh is not None and kwh < 0:
-        raise ProtocolError("energy counter must not be negative")
+    if kwh is not None and not 0 <= kwh <= MAX_COUNTER_KWH:
+        raise ProtocolError("energy counter out of range")
     return kwh
 
 
+def _reading(data: dict[str, Any], key: str) -> float | None:
+    """``v``, ``a`` or ``w`` within :data:`READING_RANGES`; noise below zero reads as 0."""
+    value = _number(data, key)
+    if value is None:
+        return None
+    noise, largest = READING_RANGES[key]
+    if not -noise <= value <= largest:
+        raise ProtocolError(f"{key} out of range")
+    return value if value > 0 else 0.0
+
+
 def _metrics(data: dict[str, Any]) -> Metrics:
-    v = _number(data, "v")
-    a = _number(data, "a")
-    w = _number(data, "w")
+    v = _reading(data, "v")
+    a = _reading(data, "a")
+    w = _reading(data, "w")
     if w is None and (v is None or a is None):
         raise ProtocolError("metrics need w, or v and a")
+    if v is not None and a is not None and v * a > READING_RANGES["w"][1]:
+        raise ProtocolError("v * a out of range")
     return Metrics(
         session_id=_session_id(data),
         v=v,

@@ -1,4 +1,4 @@
-"""The charger in the UI: its station id, the authorised NFC cards, the energy price."""
+"""The charger in the UI: its station id and rating, the authorised NFC cards, the price."""
 
 from __future__ import annotations
 
@@ -19,12 +19,32 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from .codec import QUERY_ROLE, QUERY_STATION, ROLE_PUBLISHER
-from .const import CONF_CARD_UID, CONF_PRICE, CONF_PRICE_ENTITY, CONF_STATION_ID, SUBENTRY_CARD
+from .codec import QUERY_ROLE, QUERY_STATION, READING_RANGES, ROLE_PUBLISHER
+from .const import (
+    CONF_CARD_UID,
+    CONF_MAX_POWER,
+    CONF_NEW_TAGS_PER_HOUR,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_STATION_ID,
+    DEFAULT_MAX_POWER_KW,
+    DEFAULT_NEW_TAGS_PER_HOUR,
+    SUBENTRY_CARD,
+)
 from .core import normalise_uid
 
 STATION_MAX_LENGTH: Final = 32
 UID_MAX_LENGTH: Final = 64
+MAX_NEW_TAGS_PER_HOUR: Final = 10_000
+MAX_POWER_SELECTOR: Final = NumberSelector(
+    NumberSelectorConfig(
+        min=1,
+        max=READING_RANGES["w"][1] / 1000,  # the codec's bound of any reading
+        step="any",
+        unit_of_measurement="kW",
+        mode=NumberSelectorMode.BOX,
+    )
+)
 
 
 def _valid_station(station: str) -> bool:
@@ -42,14 +62,24 @@ def _valid_uid(uid: str) -> bool:
 
 
 class StationFields:
-    """A charger's station id: what its firmware and dashboards send as ``estacionId``."""
+    """A charger's station id (its firmware's and dashboards' ``estacionId``) and its rating.
+
+    The rating (maximum power, kW) bounds what its meter credits: readings above it are
+    refused, and no interval is credited more than the rating for the time HA saw pass.
+    """
 
     def schema(self, current: Mapping[str, Any] | None) -> dict[Any, Any]:
-        """One text field; reconfiguring shows the saved id."""
-        if current is None:
-            return {vol.Required(CONF_STATION_ID): TextSelector()}
-        default = current.get(CONF_STATION_ID, "")
-        return {vol.Required(CONF_STATION_ID, default=default): TextSelector()}
+        """The station and the rating; reconfiguring shows the saved ones."""
+        rating = (current or {}).get(CONF_MAX_POWER, DEFAULT_MAX_POWER_KW)
+        station_field = (
+            vol.Required(CONF_STATION_ID)
+            if current is None
+            else vol.Required(CONF_STATION_ID, default=current.get(CONF_STATION_ID, ""))
+        )
+        return {
+            station_field: TextSelector(),
+            vol.Required(CONF_MAX_POWER, default=rating): MAX_POWER_SELECTOR,
+        }
 
     def suggested(self, others: Sequence[ConfigSubentry]) -> dict[str, Any]:
         """The lowest number no charger uses yet."""
@@ -68,7 +98,8 @@ class StationFields:
             return {}, {CONF_STATION_ID: "station_invalid"}
         if any(sub.data.get(CONF_STATION_ID) == station for sub in others):
             return {}, {CONF_STATION_ID: "station_exists"}
-        return {CONF_STATION_ID: station}, {}
+        rating = float(user_input.get(CONF_MAX_POWER, DEFAULT_MAX_POWER_KW))
+        return {CONF_STATION_ID: station, CONF_MAX_POWER: rating}, {}
 
     def device_query(self, data: Mapping[str, Any]) -> str:
         """``role=publisher&estacionId=N&``: the seed's URL."""
@@ -76,11 +107,19 @@ class StationFields:
         return f"{QUERY_ROLE}={ROLE_PUBLISHER}&{QUERY_STATION}={station}&"
 
 
-class PriceOptions:
-    """The energy price that costs charging sessions: fixed, or a live price sensor."""
+class ChargerOptions:
+    """Hub options of chargers: the energy price and the hourly allowance of new tags.
+
+    The price costs charging sessions (fixed, or a live price sensor); the allowance is how
+    many unknown cards one charger may register with HA's tag integration per hour.
+    """
 
     def schema(self, options: Mapping[str, Any], hass: HomeAssistant) -> dict[Any, Any]:
-        """Optional with a suggested value, not a default: a cleared field stays cleared."""
+        """Optional with a suggested value, not a default: a cleared field stays cleared.
+
+        A cleared allowance is the default one.
+        """
+        new_tags = options.get(CONF_NEW_TAGS_PER_HOUR, DEFAULT_NEW_TAGS_PER_HOUR)
         return {
             vol.Optional(
                 CONF_PRICE, description={"suggested_value": options.get(CONF_PRICE)}
@@ -97,6 +136,13 @@ class PriceOptions:
                 CONF_PRICE_ENTITY,
                 description={"suggested_value": options.get(CONF_PRICE_ENTITY)},
             ): EntitySelector(EntitySelectorConfig(domain="sensor")),
+            vol.Optional(
+                CONF_NEW_TAGS_PER_HOUR, description={"suggested_value": new_tags}
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=0, max=MAX_NEW_TAGS_PER_HOUR, step=1, mode=NumberSelectorMode.BOX
+                )
+            ),
         }
 
     def clean(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,6 +152,8 @@ class PriceOptions:
             options[CONF_PRICE] = float(price)
         if price_entity := user_input.get(CONF_PRICE_ENTITY):
             options[CONF_PRICE_ENTITY] = str(price_entity)
+        if (new_tags := user_input.get(CONF_NEW_TAGS_PER_HOUR)) is not None:
+            options[CONF_NEW_TAGS_PER_HOUR] = int(new_tags)
         return options
 
 

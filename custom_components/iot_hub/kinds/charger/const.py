@@ -9,6 +9,8 @@ KIND: Final = "charger"
 CONF_STATION_ID: Final = "station_id"  # a charger's estacionId (seed 002), unique per hub
 SUBENTRY_CARD: Final = "card"  # an authorised NFC card: uid in data, the user's name as title
 CONF_CARD_UID: Final = "uid"
+CONF_MAX_POWER: Final = "max_power_kw"  # a charger's rating: more is never metered
+DEFAULT_MAX_POWER_KW: Final = 22.0  # the most an AC wallbox delivers (3 x 32 A at 230 V)
 CONF_PRICE: Final = "price_per_kwh"  # a fixed energy price (currency per kWh)
 CONF_PRICE_ENTITY: Final = "price_entity"  # or a live price sensor (spot price)
 
@@ -19,3 +21,5 @@ EVENT_EMERGENCY: Final = "iot_hub_emergency"
 CARD_SCAN: Final = "card_scan"
 EVENT_AUTHORISED: Final = "authorised"
 EVENT_REJECTED: Final = "rejected"
+CONF_NEW_TAGS_PER_HOUR: Final = "new_tags_per_hour"
+DEFAULT_NEW_TAGS_PER_HOUR: Final = 20

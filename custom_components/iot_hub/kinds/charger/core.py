@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
-from typing import Any
+import math
+from time import monotonic
+from typing import Any, Final
 
 from homeassistant.components import persistent_notification, tag
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from ...const import DOMAIN, Actor, SessionStatus
@@ -24,9 +27,13 @@ from .codec import Metrics
 from .const import (
     CARD_SCAN,
     CONF_CARD_UID,
+    CONF_MAX_POWER,
+    CONF_NEW_TAGS_PER_HOUR,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
+    DEFAULT_MAX_POWER_KW,
+    DEFAULT_NEW_TAGS_PER_HOUR,
     EVENT_AUTHORISED,
     EVENT_EMERGENCY,
     EVENT_NFC_SCAN,
@@ -36,8 +43,11 @@ from .const import (
 from .encode import ChargerStatus, encode_emergency, encode_start, encode_stop
 from .measure import ChargeMeasure
 from .metering import LifetimeTotal
+from .tag_allowance import WINDOW_S, TagAllowance
 
 _LOGGER = logging.getLogger(__name__)
+
+REFUSAL_LOG_WINDOW_S: Final = 3600.0  # one warning per charger per hour of refused metering
 
 
 def normalise_uid(uid: str) -> str:
@@ -67,6 +77,11 @@ class ChargerCore(KindHandler):
         self.power: float | None = None
         # Sessions told to stop on the current connection (emptied on each connect).
         self.stops_sent: set[int] = set()
+        self.tags = TagAllowance()  # unknown uids it registered as HA tags this hour
+        self._tag_issue_at: float | None = None
+        # Metering refused since HA started (readings, intervals cut to HA's clock, seconds).
+        self.refused: dict[str, float] = {"readings": 0, "intervals": 0, "device_seconds": 0.0}
+        self._refusal_logged_at: float | None = None
         device.keep_state(self._kept)
 
     def _kept(self) -> dict[str, Any]:
@@ -140,10 +155,41 @@ class ChargerCore(KindHandler):
             EVENT_AUTHORISED if user is not None else EVENT_REJECTED,
             {"uid": uid, "user_name": user},
         )
-        if "tag" in device.hass.config.components:
+        if "tag" in device.hass.config.components and self._may_register_tag(uid, user):
             device.create_task(
                 tag.async_scan_tag(device.hass, uid, ha_device_id), f"{DOMAIN} tag scan"
             )
+
+    def _may_register_tag(self, uid: str, user: str | None) -> bool:
+        """Cards and known tags always; new unknown uids within the hourly allowance."""
+        hass = self.device.hass
+        if user is not None or er.async_get(hass).async_get_entity_id("tag", "tag", uid):
+            return True
+        now = monotonic()
+        limit = self.device.options.get(CONF_NEW_TAGS_PER_HOUR, DEFAULT_NEW_TAGS_PER_HOUR)
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit < 1e9:
+            limit = DEFAULT_NEW_TAGS_PER_HOUR  # not a count: stored by hand, say
+        limit = int(limit)
+        if self.tags.admit(uid, now, limit):
+            return True
+        if self._tag_issue_at is None or now - self._tag_issue_at >= WINDOW_S:
+            self._tag_issue_at = now
+            _LOGGER.warning(
+                "%s scanned more than %d unknown cards within an hour: the rest are not"
+                " registered as tags (their events still fire)",
+                self.device.name,
+                limit,
+            )
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                f"tag_flood_{self.device.id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="tag_flood",
+                translation_placeholders={"device": self.device.name, "limit": str(limit)},
+            )
+        return False
 
     # -- metering --------------------------------------------------------------------------
 
@@ -159,19 +205,59 @@ class ChargerCore(KindHandler):
         price = options.get(CONF_PRICE)
         return float(price) if price is not None else None
 
+    @property
+    def max_power_kw(self) -> float:
+        """The charger's rating (its subentry's): power above it is never metered."""
+        rating = self.device.data.get(CONF_MAX_POWER)
+        if isinstance(rating, bool) or not isinstance(rating, int | float):
+            return DEFAULT_MAX_POWER_KW  # none yet (added before ratings), or not a number
+        return float(rating) if math.isfinite(rating) and rating > 0 else DEFAULT_MAX_POWER_KW
+
     @callback
-    def meter(self, measure: ChargeMeasure, ts: float, metrics: Metrics) -> None:
-        """Fold a charger's metrics into its session: energy, cost, and the lifetime totals."""
+    def meter(self, measure: ChargeMeasure, ts: float, metrics: Metrics, now: float) -> None:
+        """Fold a charger's metrics into its session: energy, cost, the lifetime totals.
+
+        ``now`` is HA's monotonic clock at arrival: energy is credited within the charger's
+        rating and the time HA saw pass (``clock.py``); what is refused is counted and logged.
+        """
+        energy = measure.energy
+        energy.max_power_w = self.max_power_kw * 1000
+        before = (energy.rejected, energy.clock.clipped, energy.clock.clipped_s)
         added = 0.0
         if metrics.energy_kwh is not None:
-            added += measure.energy.add_energy_reading(ts, metrics.energy_kwh)
+            added += energy.add_energy_reading(ts, metrics.energy_kwh, now)
         # In counter mode a power sample only keeps the peak; otherwise it adds energy.
-        added += measure.energy.add_power_sample(ts, metrics.power)
+        added += energy.add_power_sample(ts, metrics.power, now)
+        after = (energy.rejected, energy.clock.clipped, energy.clock.clipped_s)
+        if after != before:
+            self._refused(after[0] - before[0], after[1] - before[1], after[2] - before[2], now)
         if added > 0:
             cost = measure.add(added, self.price_now())
             self.lifetime.add(added)
             self.lifetime_cost += cost
             self.device.state_changed()
+
+    def _refused(self, readings: int, intervals: int, seconds: float, now: float) -> None:
+        """Count what the meter refused; warn once per window per charger."""
+        self.refused["readings"] += readings
+        self.refused["intervals"] += intervals
+        self.refused["device_seconds"] += seconds
+        if self._refusal_logged_at is not None and now - self._refusal_logged_at < (
+            REFUSAL_LOG_WINDOW_S
+        ):
+            return
+        self._refusal_logged_at = now
+        _LOGGER.warning(
+            "Refused part of the metering of %s: readings above its %s kW rating, counter"
+            " jumps, or device time beyond what Home Assistant's clock saw pass (so far:"
+            " %d readings, %d intervals, %.0f device seconds; see its diagnostics). Next"
+            " warning in an hour at the earliest",
+            self.device.name,
+            self.max_power_kw,
+            self.refused["readings"],
+            self.refused["intervals"],
+            self.refused["device_seconds"],
+        )
 
     # -- emergency -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import logging
+from time import monotonic
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.core import callback
@@ -168,7 +169,7 @@ class ChargerHandler(ChargerCore):
         # A straggler of an earlier session must not bill the running one.
         if session is not None and measure is not None and metrics.session_id in (None, session.id):
             ts = metrics.ts if metrics.ts is not None else now.timestamp()
-            self.meter(measure, ts, metrics)
+            self.meter(measure, ts, metrics, monotonic())
         elif (
             session is None
             and metrics.session_id is not None
@@ -235,6 +236,9 @@ class ChargerHandler(ChargerCore):
             "voltage": self.voltage,
             "current": self.current,
             "power": self.power,
+            "max_power_kw": self.max_power_kw,
+            "metering_refused": dict(self.refused),
+            "tags_held_back": self.tags.held_back,
             "emergency": self.emergency,
             "lifetime_kwh": self.lifetime.value,
             "lifetime_cost": self.lifetime_cost,

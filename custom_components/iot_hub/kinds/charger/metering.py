@@ -2,15 +2,17 @@
 
 Pure arithmetic (stdlib only, no Home Assistant imports, no I/O) so every rule below is
 testable on its own. The charger (seed 002) sends ``metrics {session_id, v, a, w, ts}`` about
-every 3 s, ``ts`` in Unix seconds from the *device's* clock. All time arithmetic here uses that
-clock, never HA's: samples queue up and arrive in bursts after a reconnect, and their spacing on
-arrival says nothing about the spacing at which they were measured.
+every 3 s, ``ts`` in Unix seconds from the *device's* clock. Intervals are measured on that
+clock (samples queue up and arrive in bursts after a reconnect: their spacing on arrival says
+nothing of when they were measured), but credited only as far as HA's clock allows: callers
+pass ``now``, HA's monotonic arrival time, and ``clock.ClockGuard`` bounds the device seconds
+credited by the time HA saw pass (``clock``; ``now=None`` leaves the device clock unchecked).
 
 Energy from power samples (``EnergyMeter.add_power_sample``):
 
-* **Integration**: trapezoid between consecutive *accepted* samples,
-  ``(w_prev + w) / 2 * dt``. Exact for constant power and linear ramps (a charger's
-  current ramp-up and taper), unbiased where a held value (rectangle) is not.
+* **Integration**: trapezoid between consecutive *accepted* samples, ``(w_prev + w) / 2 * dt``
+  (``dt`` as far as HA's clock grants it). Exact for constant power and linear ramps (a
+  charger's current ramp-up and taper), unbiased where a held value (rectangle) is not.
 * **Duplicates** (``ts`` equal to the last accepted one) are ignored, whatever their power:
   the first sample for an instant wins. Counted in ``ignored``.
 * **Out of order** (``ts`` before the last accepted one, by at most ``MAX_CLOCK_JUMP_S``) is
@@ -37,10 +39,9 @@ Energy from power samples (``EnergyMeter.add_power_sample``):
   ``MAX_POWER_W`` = 350 kW, the fastest DC chargers; set it to the charger's rating for a
   tighter check). A rejected sample changes nothing else: its neighbours bridge it.
 * **w vs v x a**: not cross-checked. ``w`` is real power; ``v * a`` is apparent power of one
-  phase, so ``w`` is below it with a power factor under 1 and about 3x (or sqrt(3)x) above it
-  on three-phase chargers that report phase voltage and phase current. A mismatch can't say
-  which value is wrong, so ``w`` is trusted and ``v * a`` is only the fallback when ``w`` is
-  missing (``power_from_metrics``).
+  phase (``w`` is below it with a power factor under 1, about 3x above it on three-phase
+  chargers reporting phase values). A mismatch can't say which is wrong: ``w`` is trusted,
+  ``v * a`` only the fallback when ``w`` is missing (the codec's ``Metrics.power``).
 
 Energy from a device counter (``EnergyMeter.add_energy_reading``): once a device has reported a
 cumulative kWh counter, the counter is the energy source and power samples only keep
@@ -54,9 +55,9 @@ the counter's absolute value is the device's history, not this session's energy.
 * a larger drop is a device reset: the new value is the energy since the reset (never a
   negative delta);
 * a delta above ``max_power_w * dt + COUNTER_SLACK_KWH`` (10 Wh, for counters with coarse
-  resolution) is implausible: rejected, and the counter re-baselined at the new value so a
-  counter that stays jumped is never counted later. A glitch thus costs at most one interval's
-  energy and can add at most what ``max_power_w`` allows for the time elapsed.
+  resolution), or above what ``max_power_w`` delivers in the seconds HA's clock still grants,
+  is implausible: rejected, and the counter re-baselined at the new value so a counter that
+  stays jumped is never counted later. A glitch thus costs at most one interval's energy.
 
 Cost (``CostMeter``) is kept apart from energy: energy is the device's business, the price
 HA's (fixed, or a live spot-price sensor), and the lifetime total has no price at all. Each
@@ -74,9 +75,11 @@ restored sensor take back a higher value HA had already shown.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import math
 from typing import Any, Final
+
+from .clock import ClockGuard
 
 WATT_SECONDS_PER_KWH: Final = 3_600_000.0
 
@@ -98,30 +101,6 @@ COUNTER_SLACK_KWH: Final = 0.01
 
 def _finite(value: float) -> bool:
     return math.isfinite(value)
-
-
-def _number(value: object) -> float | None:
-    """A finite JSON number as float; None for anything else (bools, strings, NaN, None)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    result = float(value)
-    return result if math.isfinite(result) else None
-
-
-def power_from_metrics(v: object, a: object, w: object) -> float | None:
-    """The power of one ``metrics`` message: ``w`` when it is a number, else ``v * a``.
-
-    Values come straight from JSON, so anything that is not a finite number counts as missing.
-    ``w`` is not checked against ``v * a`` (see the module docstring).
-    """
-    watts = _number(w)
-    if watts is not None:
-        return watts
-    volts, amps = _number(v), _number(a)
-    if volts is None or amps is None:
-        return None
-    product = volts * amps
-    return product if math.isfinite(product) else None
 
 
 def _opt_float(data: Mapping[str, Any], key: str) -> float | None:
@@ -148,6 +127,7 @@ class EnergyMeter:
     last_w: float | None = None
     counter_ts: float | None = None  # time base of counter readings
     counter_kwh: float | None = None  # last counter value; not None = counter mode
+    clock: ClockGuard = field(default_factory=ClockGuard)  # HA's clock over the device's
 
     def __post_init__(self) -> None:
         """Refuse a power limit no sample could meet."""
@@ -164,8 +144,9 @@ class EnergyMeter:
         if self.first_ts is None:
             self.first_ts = ts
 
-    def add_power_sample(self, ts: float, watts: float) -> float:
-        """Fold one power sample in; return the kWh it added (0.0 when it added none)."""
+    def add_power_sample(self, ts: float, watts: float, now: float | None = None) -> float:
+        """Fold one power sample that arrived at ``now`` in; return the kWh it added."""
+        self.clock.tick(now)
         if not (_finite(ts) and _finite(watts)) or watts < 0 or watts > self.max_power_w:
             self.rejected += 1
             return 0.0
@@ -184,15 +165,16 @@ class EnergyMeter:
             else:
                 self.sampled_s += dt
                 if not self.uses_counter:
-                    added = (last_w + watts) / 2 * dt / WATT_SECONDS_PER_KWH
+                    added = (last_w + watts) / 2 * self.clock.grant(dt) / WATT_SECONDS_PER_KWH
                     self.kwh += added
         self._accept(ts)
         self.last_ts, self.last_w = ts, watts
         self.peak_w = max(self.peak_w, watts)
         return added
 
-    def add_energy_reading(self, ts: float, kwh_counter: float) -> float:
-        """Fold one reading of the device's cumulative kWh counter in; return the kWh added."""
+    def add_energy_reading(self, ts: float, kwh_counter: float, now: float | None = None) -> float:
+        """Fold one counter reading (kWh, cumulative) that arrived at ``now`` in; the kWh added."""
+        self.clock.tick(now)
         if not (_finite(ts) and _finite(kwh_counter)) or kwh_counter < 0:
             self.rejected += 1
             return 0.0
@@ -213,10 +195,12 @@ class EnergyMeter:
                         return 0.0
                     delta = kwh_counter  # a reset: counted from zero
                 limit = self.max_power_w * dt / WATT_SECONDS_PER_KWH + COUNTER_SLACK_KWH
-                if delta > limit:
+                need_s = delta * WATT_SECONDS_PER_KWH / self.max_power_w  # at max_power_w
+                if delta > limit or not self.clock.covers(need_s):
                     self.rejected += 1
                     self.counter_ts, self.counter_kwh = ts, kwh_counter
                     return 0.0
+                self.clock.grant(need_s)
                 added = delta
                 self.kwh += added
         self._accept(ts)
@@ -241,6 +225,7 @@ class EnergyMeter:
             "last_w": self.last_w,
             "counter_ts": self.counter_ts,
             "counter_kwh": self.counter_kwh,
+            "clock": self.clock.as_dict(),
         }
 
     @classmethod
@@ -262,6 +247,7 @@ class EnergyMeter:
             last_w=_opt_float(data, "last_w"),
             counter_ts=_opt_float(data, "counter_ts"),
             counter_kwh=_opt_float(data, "counter_kwh"),
+            clock=ClockGuard.from_dict(data.get("clock")),
         )
 
 
