@@ -152,9 +152,9 @@ class DeviceRuntime:
         """Keep what ``provide`` returns with the sessions from now on."""
         self.sessions.keep_device_state(self.id, provide)
 
-    def state_changed(self) -> None:
-        """The kept state changed: write it soon."""
-        self.sessions.schedule_save()
+    def state_changed(self, now: bool = False) -> None:
+        """The kept state changed: write it soon (``now``: safety state, written at once)."""
+        self.sessions.schedule_save(now=now)
 
     def subentries(self, subentry_type: str) -> list[ConfigSubentry]:
         """The hub's subentries of a type."""

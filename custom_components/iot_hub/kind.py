@@ -140,8 +140,12 @@ class KindContext(Protocol):
     def keep_state(self, provide: Callable[[], dict[str, Any]]) -> None:
         """Keep what ``provide`` returns with the sessions from now on."""
 
-    def state_changed(self) -> None:
-        """The kept state changed: write it soon."""
+    def state_changed(self, now: bool = False) -> None:
+        """The kept state changed: write it soon.
+
+        ``now``: it is safety state (an emergency latch): written at once, in a Store of its
+        own that survives the loss of the sessions file.
+        """
 
     def subentries(self, subentry_type: str) -> list[ConfigSubentry]:
         """The hub's subentries of a type (a kind's own, such as a charger's cards)."""

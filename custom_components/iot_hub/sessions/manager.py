@@ -22,7 +22,8 @@ from homeassistant.util import dt as dt_util
 from ..const import EVENT_SESSION_ENDED, EVENT_SESSION_STARTED, Actor, SessionStatus
 from ..errors import ErrorKey, IotHubError
 from .record import ActorRef, Measure, MeasureLoader, Session
-from .store import SessionStore
+from .recovery import async_report_lost, async_set_aside, read_records
+from .store import SessionStore, safety_store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,7 +48,10 @@ class SessionManager:
     ) -> None:
         """Set up an empty manager; call ``async_load`` before use."""
         self._hass = hass
+        self._entry_id = entry_id
         self._store = SessionStore(hass, entry_id)
+        # Latches, the next id and lifetime totals: small, written at once when they matter.
+        self._safety = safety_store(hass, entry_id)
         self._history_size = history_size
         self._resume_grace = resume_grace
         self._load_measure = load_measure
@@ -61,16 +65,32 @@ class SessionManager:
         self._device_state: dict[str, dict[str, Any]] = {}
         self._state_providers: dict[str, StateProvider] = {}
         self._save_pending = False
+        self._safety_pending = False
 
     # -- storage ---------------------------------------------------------------------------
 
     async def async_load(self) -> None:
-        """Load sessions; sessions active at shutdown wait ``resume_grace`` for their device."""
-        data = await self._store.async_load() or {}
-        self._next_id = data.get("next_id", 1)
-        self._device_state = dict(data.get("devices", {}))
-        for raw in data.get("sessions", []):
-            session = Session.from_dict(raw, self._load_measure)
+        """Load sessions; sessions active at shutdown wait ``resume_grace`` for their device.
+
+        Records that cannot be read are set aside (``recovery.py``); a lost sessions file costs
+        its sessions, not the safety state, which has its own Store.
+        """
+        data = await self._store.async_load()
+        if data is None:
+            await async_report_lost(self._hass, self._store, self._entry_id)
+        data = data if isinstance(data, dict) else {}
+        safety = await self._safety.async_load() or {}
+        raws = data.get("sessions", [])
+        sessions, bad = read_records(raws if isinstance(raws, list) else [raws], self._load_measure)
+        if bad:
+            await async_set_aside(self._hass, self._entry_id, bad)
+        # Ids are never reused: the highest any source knows of wins.
+        known = [s.id for s in sessions] + [r["id"] for r, _ in bad if _has_int_id(r)]
+        self._next_id = max(
+            _int(data.get("next_id")), _int(safety.get("next_id")), max(known, default=0) + 1
+        )
+        self._device_state = {**_dicts(data.get("devices")), **_dicts(safety.get("devices"))}
+        for session in sessions:
             if session.active:
                 self._active[session.device_id] = session
                 self._resume_timers[session.device_id] = async_call_later(
@@ -80,6 +100,8 @@ class SessionManager:
                 )
             else:
                 self._history_of(session.device_id).append(session)
+        if bad or not safety:
+            self.schedule_save()  # the archive without them; the safety Store, if it was lost
 
     def _interrupt_callback(self, device_id: str) -> Callable[[datetime], None]:
         @callback
@@ -97,22 +119,41 @@ class SessionManager:
 
         return _interrupt
 
+    def _collect_device_states(self) -> dict[str, dict[str, Any]]:
+        for device_id, provide in self._state_providers.items():
+            self._device_state[device_id] = provide()
+        return self._device_state
+
     def _data_to_save(self) -> dict[str, Any]:
         self._save_pending = False
         sessions = [s.as_dict() for history in self._history.values() for s in history]
         sessions.extend(s.as_dict() for s in self._active.values())
-        for device_id, provide in self._state_providers.items():
-            self._device_state[device_id] = provide()
-        return {"next_id": self._next_id, "sessions": sessions, "devices": self._device_state}
+        devices = self._collect_device_states()
+        return {"next_id": self._next_id, "sessions": sessions, "devices": devices}
+
+    def _safety_data(self) -> dict[str, Any]:
+        self._safety_pending = False
+        return {"next_id": self._next_id, "devices": self._collect_device_states()}
 
     @callback
-    def schedule_save(self) -> None:
-        """Write soon (within ``SAVE_DELAY``): a session or a kind's device state changed."""
+    def schedule_save(self, now: bool = False) -> None:
+        """Write soon (within ``SAVE_DELAY``): a session or a kind's device state changed.
+
+        ``now``: what changed is safety state (a latch, the next id): its Store is written at
+        once, not at the end of the window.
+        """
         # A throttle, not Store's debounce: a steady reading stream must not postpone the
         # write forever.
         if not self._save_pending:
             self._save_pending = True
             self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        if now:
+            self._hass.async_create_task(
+                self._safety.async_save(self._safety_data()), "iot_hub safety save"
+            )
+        elif not self._safety_pending:
+            self._safety_pending = True
+            self._safety.async_delay_save(self._safety_data, SAVE_DELAY)
 
     async def async_shutdown(self) -> None:
         """Cancel timers and write everything now (unload, reload)."""
@@ -120,6 +161,7 @@ class SessionManager:
             cancel()
         self._resume_timers.clear()
         await self._store.async_save(self._data_to_save())
+        await self._safety.async_save(self._safety_data())
 
     def set_history_size(self, size: int) -> None:
         """Apply a new history bound (options flow)."""
@@ -213,7 +255,7 @@ class SessionManager:
         )
         self._next_id += 1
         self._active[device_id] = session
-        self.schedule_save()
+        self.schedule_save(now=True)
         self._fire(EVENT_SESSION_STARTED, session, context)
         _LOGGER.info("Session %s of %s started by %s", session.id, device_name, by.kind)
         self._on_change(device_id)
@@ -274,3 +316,18 @@ class SessionManager:
         data = self.public(session)
         data["session_id"] = data.pop("id")
         self._hass.bus.async_fire(event_type, data, context=context)
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int else 1
+
+
+def _has_int_id(raw: Any) -> bool:
+    return isinstance(raw, dict) and type(raw.get("id")) is int
+
+
+def _dicts(value: Any) -> dict[str, dict[str, Any]]:
+    """Per-device states as stored; anything else is dropped."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, dict)}

@@ -57,6 +57,7 @@ class ChargerCore(KindHandler):
         """Take back what was kept with the sessions (lifetime totals, emergency latch)."""
         super().__init__(device)
         kept = device.stored_state()
+        self.kept_found = bool(kept)  # False: lost (or new): restored states may fill in
         self.lifetime = (
             LifetimeTotal.from_dict(kept["lifetime"]) if "lifetime" in kept else LifetimeTotal()
         )
@@ -190,7 +191,7 @@ class ChargerCore(KindHandler):
                 device.id, device.name, ActorRef(Actor.DEVICE), None, SessionStatus.EMERGENCY
             )
         self.emergency = True
-        device.state_changed()
+        device.state_changed(now=True)
         session_id = session.id if session else None
         self.send_stop(session_id)
         device.broadcast(encode_emergency(self.station, session_id, dt_util.utcnow()))
@@ -218,12 +219,38 @@ class ChargerCore(KindHandler):
         if not self.emergency:
             raise IotHubError(ErrorKey.NO_EMERGENCY, self.device.name)
         self.emergency = False
-        self.device.state_changed()
+        self.device.state_changed(now=True)
         persistent_notification.async_dismiss(
             self.device.hass, emergency_notification_id(self.device.id)
         )
         _LOGGER.info("Emergency of %s cleared", self.device.name)
         self.device.notify(Update.SESSION)
+
+    @callback
+    def restore_latch(self) -> None:
+        """HA showed this charger's emergency latched before the restart: latch it again.
+
+        The safe side when the stores and HA's restored states disagree: latched.
+        """
+        if not self.emergency:
+            _LOGGER.warning("Emergency of %s restored from its last known state", self.device.name)
+            self.emergency = True
+            self.device.state_changed(now=True)
+            self.device.notify(Update.SESSION)
+
+    @callback
+    def restore_totals(self, kwh: float | None = None, cost: float | None = None) -> None:
+        """The lifetime totals HA showed before the restart: never go below them.
+
+        Energy only increases, so the higher value wins. Cost may fall (negative prices): the
+        restored one is taken only when the stored state was lost.
+        """
+        changed = kwh is not None and self.lifetime.raise_to(kwh) > 0
+        if cost is not None and not self.kept_found and cost > self.lifetime_cost:
+            self.lifetime_cost = cost
+            changed = True
+        if changed:
+            self.device.state_changed()
 
     # -- frames out ------------------------------------------------------------------------
 
