@@ -2,7 +2,7 @@
 
 ``Store``'s own load, write and remove are taken before PHACC's ``hass_storage`` patches
 them (this module is imported at collection), and put back for a test that asks for
-``on_disk`` (with ``hass_config_dir`` pointed at a temporary directory).
+``on_disk`` (``conftest.hass_config_dir`` gives each test a directory of its own).
 """
 
 from __future__ import annotations
@@ -21,12 +21,6 @@ import pytest
 _REAL_LOAD = Store._async_load
 _REAL_WRITE = Store._async_write_data
 _REAL_REMOVE = Store.async_remove
-
-
-@pytest.fixture
-def hass_config_dir(hass_tmp_config_dir: str) -> str:
-    """A configuration directory of this test's own (the Stores' files go there)."""
-    return hass_tmp_config_dir
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.hub import Hub
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, hub_entry, oven_subentry, state_of, until
-from .disk import hass_config_dir, on_disk, read_store, restore, snapshot, write_store
+from .disk import on_disk, read_store, restore, snapshot, write_store
 from .test_charger import CARD, CHARGER_ID, PRICE, _publisher, card_subentry, charger_subentry
 
-__all__ = ["hass_config_dir", "on_disk"]  # fixtures
+__all__ = ["on_disk"]  # a fixture
 
 SESSIONS = "iot_hub.sessions.{}"
 QUARANTINE = "iot_hub.quarantine.{}"
@@ -78,11 +78,13 @@ async def test_a_bad_record_is_set_aside_not_the_hub(
         _finished(2, started_at="yesterday"),
         _finished(3, kind="toaster"),  # a kind this version does not know
         "not a session",
+        _finished(5, id="5"),
+        _finished(6, ended_at="2026-11-24T10:10:00"),  # no time zone
     ]
     write_store(
         on_disk,
         SESSIONS.format(entry_id),
-        {"next_id": 5, "sessions": [_finished(1), *bad, _finished(4)]},
+        {"next_id": 7, "sessions": [_finished(1), *bad, _finished(4)]},
         minor_version=2,
     )
     mock_config_entry.add_to_hass(hass)
@@ -98,7 +100,7 @@ async def test_a_bad_record_is_set_aside_not_the_hub(
     assert issue is not None
     assert issue.translation_key == "sessions_quarantined"
     assert issue.translation_placeholders == {
-        "count": "3",
+        "count": "5",
         "path": str(on_disk / QUARANTINE.format(entry_id)),
     }
 
@@ -106,7 +108,7 @@ async def test_a_bad_record_is_set_aside_not_the_hub(
     # bad ones aside twice.
     await _restart(hass, mock_config_entry)
     assert [s.id for s in _hub(mock_config_entry).sessions.query()] == [4, 1]
-    assert len(read_store(on_disk, QUARANTINE.format(entry_id))["records"]) == 3
+    assert len(read_store(on_disk, QUARANTINE.format(entry_id))["records"]) == 5
     assert _hub(mock_config_entry).sessions.query()[0].id == 4
 
 

@@ -10,7 +10,9 @@ from homeassistant.helpers.storage import Store
 from ..const import DOMAIN
 
 STORAGE_VERSION: Final = 1
-STORAGE_MINOR_VERSION: Final = 2  # 1.2: per-kind 'measure' (chargers joined ovens)
+# 1.2: per-kind 'measure' (chargers joined ovens). 1.3: running sessions only; finished ones
+# live in the archive (archive.py), and those a 1.2 Store holds move there on load.
+STORAGE_MINOR_VERSION: Final = 3
 # Version 1.1 predates kinds: every session it stored (and every session event it fired) was
 # an oven's, its figures at the top.
 LEGACY_SESSION_KIND: Final = "oven"

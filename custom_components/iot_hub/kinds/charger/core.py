@@ -63,12 +63,15 @@ class ChargerCore(KindHandler):
         )
         self.lifetime_cost: float = kept.get("lifetime_cost", 0.0)  # may fall: negative prices
         self.emergency: bool = bool(kept.get("emergency", False))
+        # The lifetime energy as written to disk: what its sensor shows, so that no crash can
+        # bring back a lower total than HA showed (readings reach it within SAVE_DELAY).
+        self.shown_lifetime = self.lifetime.value
         self.voltage: float | None = None  # the last metrics
         self.current: float | None = None
         self.power: float | None = None
         # Sessions told to stop on the current connection (emptied on each connect).
         self.stops_sent: set[int] = set()
-        device.keep_state(self._kept)
+        device.keep_state(self._kept, self._saved)
 
     def _kept(self) -> dict[str, Any]:
         return {
@@ -76,6 +79,13 @@ class ChargerCore(KindHandler):
             "lifetime_cost": self.lifetime_cost,
             "emergency": self.emergency,
         }
+
+    @callback
+    def _saved(self, state: dict[str, Any]) -> None:
+        kwh = LifetimeTotal.from_dict(state.get("lifetime", {})).value
+        if kwh > self.shown_lifetime:
+            self.shown_lifetime = kwh
+            self.device.notify(Update.READING)
 
     @property
     def station(self) -> str:
@@ -246,11 +256,13 @@ class ChargerCore(KindHandler):
         restored one is taken only when the stored state was lost.
         """
         changed = kwh is not None and self.lifetime.raise_to(kwh) > 0
+        # HA showed it already: shown at once (a lower first state would read as a reset).
+        self.shown_lifetime = max(self.shown_lifetime, self.lifetime.value)
         if cost is not None and not self.kept_found and cost > self.lifetime_cost:
             self.lifetime_cost = cost
             changed = True
         if changed:
-            self.device.state_changed()
+            self.device.state_changed(now=True)
 
     # -- frames out ------------------------------------------------------------------------
 

@@ -169,7 +169,7 @@ SENSORS: Final = (
         available_offline=True,
         restore_fn=_restore_lifetime,
         updates_on=ON_READING,
-        value_fn=lambda charger: round(charger.lifetime.value, 4),
+        value_fn=lambda charger: round(charger.shown_lifetime, 4),  # as written to disk
     ),
     IotHubSensorDescription(
         key="lifetime_cost",

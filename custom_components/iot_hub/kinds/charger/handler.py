@@ -98,8 +98,9 @@ class ChargerHandler(ChargerCore):
         """
         self.stops_sent.clear()
         self.device.send(encode_connected(self.station))
-        if self.device.active_session is not None:
-            self.send_session_command(start=True)
+        session = self.device.active_session
+        if session is not None and self.device.sessions.announced(session.id):
+            self.send_session_command(start=True)  # (a start not yet on disk is told then)
 
     @callback
     def client_attached(self, link: Link) -> None:
@@ -176,6 +177,7 @@ class ChargerHandler(ChargerCore):
             session is None
             and metrics.session_id is not None
             and metrics.session_id not in self.stops_sent
+            and self.device.sessions.announced(metrics.session_id)  # else its stop is coming
         ):
             # The charger charges for a session HA has ended (stopped while it was offline,
             # say): tell it, once per connection, or it would charge on, unbilled. Not while
