@@ -128,7 +128,7 @@ async def test_a_line_cut_short_is_set_aside(hass: HomeAssistant, on_disk: Path)
     """A crash mid-append leaves half a line: the rest loads, the half goes to quarantine."""
     entry = hub_entry([oven_subentry(OVEN_ID, "Oven", "oven-one-token-0123456789")])
     archive = _archive(on_disk, entry.entry_id)
-    whole = [json.dumps(_finished(i)) for i in (1, 2)]
+    whole = [json.dumps(_finished(i)) for i in (1, 2, 2)]  # 2 twice: appended, then a crash
     cut = json.dumps(_finished(3))[:40]
     archive.write_text("\n".join([*whole, cut]), encoding="utf-8")
     entry.add_to_hass(hass)
@@ -141,7 +141,7 @@ async def test_a_line_cut_short_is_set_aside(hass: HomeAssistant, on_disk: Path)
     )["data"]["records"]
     assert [r["record"] for r in quarantined] == [cut]
     assert archive.read_text(encoding="utf-8").splitlines() == [
-        json.dumps(_finished(i), separators=(",", ":")) for i in (1, 2)
+        json.dumps(_finished(i), separators=(",", ":")) for i in (1, 2, 2)
     ]
     # Ids go on after the highest one seen, the cut one's included.
     hub.attach_device(hub.devices[OVEN_ID], FakeLink())

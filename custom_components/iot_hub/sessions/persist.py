@@ -103,8 +103,10 @@ class Disk:
             await async_set_aside(self._hass, self._entry_id, bad)
         if bad_lines or bad_archived:
             await self.archive.async_drop([raw for raw, _why in bad_archived])
-        in_archive = {s.id for s in archived}
-        sessions = list(archived)
+        # A crash between an append and the Store's rewrite may append a session twice.
+        by_id = {s.id: s for s in archived}
+        in_archive = by_id.keys()
+        sessions = list(by_id.values())
         for session in running:
             if session.id not in in_archive:
                 sessions.append(session)
