@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -162,3 +163,21 @@ async def test_the_archive_is_compacted_to_the_bound(hass: HomeAssistant, on_dis
     assert len(lines) <= 2 * 2 + 1
     assert [json.loads(line)["id"] for line in lines][-2:] == [5, 6]
     assert [s.id for s in hub.sessions.query()] == [6, 5]
+
+
+async def test_home_assistant_stopping_writes_the_last_readings(
+    hass: HomeAssistant, on_disk: Path
+) -> None:
+    """HA does not unload entries when it stops: its final write takes the pending readings."""
+    entry, hub = await _one_oven(hass)
+    oven = hub.devices[OVEN_ID]
+    oven.start_session(ActorRef(Actor.AUTOMATION))
+    await hub.sessions.async_flush()
+    assert oven.link is not None
+    hub.receive(oven, Inbound(Source.DEVICE, "180", oven.link))
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    stored = json.loads(
+        (on_disk / f"iot_hub.sessions.{entry.entry_id}").read_text(encoding="utf-8")
+    )["data"]
+    assert stored["sessions"][0]["measure"]["readings"] == 1
