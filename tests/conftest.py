@@ -55,6 +55,12 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
 
 
 @pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """A configuration directory of each test's own: the session archive is a real file."""
+    return hass_tmp_config_dir
+
+
+@pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots that replace HA's random ids."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 
 from .conftest import WsConnect, hub_entry, state_of, until
@@ -92,6 +93,7 @@ async def test_entities(
     else:
         await _charging(ws_connect)
         await until(lambda: hub.devices[CHARGER_ID].handler.lifetime.value > 0)
+        await hub.sessions.async_flush()  # the lifetime total shows what is on disk
     await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
 
@@ -112,6 +114,7 @@ async def test_charging_states(hass: HomeAssistant, ws_connect: WsConnect) -> No
     assert cost is not None
     assert float(cost.state) == round(kwh * PRICE, 2)
     assert cost.attributes["unit_of_measurement"] == hass.config.currency
+    await hass.config_entries.async_entries(DOMAIN)[0].runtime_data.sessions.async_flush()
     lifetime = hass.states.get("sensor.charger_1_lifetime_energy")
     assert lifetime is not None
     assert lifetime.attributes["state_class"] == "total_increasing"

@@ -22,7 +22,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.iot_hub.const import DOMAIN
-from custom_components.iot_hub.kinds.charger import core as charger_core, handler as charger_handler
+from custom_components.iot_hub.kinds.charger import (
+    cards as charger_cards,
+    handler as charger_handler,
+)
 from custom_components.iot_hub.kinds.charger.clock import CLOCK_SLACK_S
 from custom_components.iot_hub.kinds.charger.const import (
     CONF_MAX_POWER,
@@ -267,7 +270,7 @@ async def test_unknown_cards_register_a_bounded_number_of_tags(
     an hour later new uids register again."""
     assert await async_setup_component(hass, "tag", {})
     now = [5000.0]
-    monkeypatch.setattr(charger_core, "monotonic", lambda: now[0])
+    monkeypatch.setattr(charger_cards, "monotonic", lambda: now[0])
     scans = async_capture_events(hass, EVENT_NFC_SCAN)
     tag_scans = async_capture_events(hass, "tag_scanned")
     states = async_capture_events(hass, "state_changed")

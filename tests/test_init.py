@@ -91,6 +91,7 @@ async def test_reload_keeps_sessions_and_ids(
         hub.receive(hub.devices[OVEN_ID], Inbound(Source.DEVICE, "180", link))
         hub.devices[OVEN_ID].stop_session(actor)
     hub.devices[OVEN_ID].start_session(actor)
+    await hass.async_block_till_done()  # each is told once it is on disk, in order
     assert link.sent == ["START", "STOP", "START", "STOP", "START"]
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
@@ -110,6 +111,7 @@ async def test_reload_keeps_sessions_and_ids(
     reloaded.attach_device(reloaded.devices[OVEN_ID], new_link)
     reloaded.devices[OVEN_ID].stop_session(actor)
     assert reloaded.devices[OVEN_ID].start_session(actor).id == 4
+    await hass.async_block_till_done()
     assert new_link.sent == ["START", "STOP", "START"]  # session 3 again, on attach
 
 

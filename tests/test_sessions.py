@@ -442,10 +442,10 @@ async def test_reload_is_a_restart(
 async def test_store_written_by_version_1_1_is_migrated(
     hass: HomeAssistant, hass_storage: dict[str, Any], mock_config_entry: MockConfigEntry
 ) -> None:
-    """Oven fields stored at the top level (1.1) move into the session's measure (1.2)."""
+    """Oven fields stored at the top level (1.1) move into the session's measure (1.2, 1.3)."""
     await hass.async_block_till_done()
     stored = hass_storage[STORE_KEY.format(entry_id=mock_config_entry.entry_id)]
-    assert (stored["version"], stored["minor_version"]) == (1, 2)
+    assert (stored["version"], stored["minor_version"]) == (1, 3)
     (session,) = stored["data"]["sessions"]
     assert session["kind"] == "oven"
     assert session["measure"] == {

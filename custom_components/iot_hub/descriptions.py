@@ -56,6 +56,8 @@ class IotHubBinarySensorDescription(IotHubEntityDescription, BinarySensorEntityD
     """A binary sensor computed from a device's live state."""
 
     is_on_fn: Callable[[Any], bool]
+    # Given what HA showed before a restart (a latch to take back); None: nothing restored.
+    restore_fn: Callable[[Any, bool], None] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -115,17 +115,21 @@ class DeviceRuntime:
 
     @callback
     def start_session(self, by: ActorRef, context: Context | None = None) -> Session:
-        """Start a session and tell the device; raises ``IotHubError``."""
+        """Start a session and tell the device once it is on disk; raises ``IotHubError``."""
         if not self.kind.has_sessions:
             raise IotHubError(ErrorKey.NOT_A_SESSION_DEVICE, self.name)
         if not self.connected:
             raise IotHubError(ErrorKey.DEVICE_NOT_CONNECTED, self.name)
         self.handler.check_start()
-        session = self.sessions.start(
-            self.id, self.name, self.kind.key, self.handler.new_measure(by), by, context
+        return self.sessions.start(
+            self.id,
+            self.name,
+            self.kind.key,
+            self.handler.new_measure(by),
+            by,
+            context,
+            announce=lambda: self.handler.send_session_command(start=True),
         )
-        self.handler.send_session_command(start=True)
-        return session
 
     @callback
     def stop_session(
@@ -134,13 +138,18 @@ class DeviceRuntime:
         context: Context | None = None,
         status: SessionStatus = SessionStatus.STOPPED,
     ) -> Session:
-        """Stop the active session and tell the device if it is there; raises ``IotHubError``."""
+        """Stop the active session; tell the device, if it is there, once the end is on disk.
+
+        Raises ``IotHubError``.
+        """
         if not self.kind.has_sessions:
             raise IotHubError(ErrorKey.NOT_A_SESSION_DEVICE, self.name)
-        session = self.sessions.stop(self.id, self.name, by, context, status)
+        return self.sessions.stop(self.id, self.name, by, context, status, announce=self._told_stop)
+
+    @callback
+    def _told_stop(self) -> None:
         if self.connected:
             self.handler.send_session_command(start=False)
-        return session
 
     # -- what a kind keeps -----------------------------------------------------------------
 
@@ -148,13 +157,17 @@ class DeviceRuntime:
         """What the kind kept for this device with the sessions (empty at first)."""
         return self.sessions.device_state(self.id)
 
-    def keep_state(self, provide: Callable[[], dict[str, Any]]) -> None:
-        """Keep what ``provide`` returns with the sessions from now on."""
-        self.sessions.keep_device_state(self.id, provide)
+    def keep_state(
+        self,
+        provide: Callable[[], dict[str, Any]],
+        saved: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Keep what ``provide`` returns with the sessions; ``saved`` hears what is on disk."""
+        self.sessions.keep_device_state(self.id, provide, saved)
 
-    def state_changed(self) -> None:
-        """The kept state changed: write it soon."""
-        self.sessions.schedule_save()
+    def state_changed(self, now: bool = False) -> None:
+        """The kept state changed: write it soon (``now``: safety state, written at once)."""
+        self.sessions.schedule_save(now=now)
 
     def subentries(self, subentry_type: str) -> list[ConfigSubentry]:
         """The hub's subentries of a type."""

@@ -234,10 +234,12 @@ class Hub:
         device.link = link
         self.sessions.device_returned(device.id)
         device.handler.device_attached()
-        if device.active_session is not None:
+        session = device.active_session
+        if session is not None and self.sessions.announced(session.id):
             # Back mid-session (a reboot, a lost link, HA restarted within the grace): the
             # device may have lost its session while HA still shows it running. Tell it
-            # again, whatever its kind; the firmware decides whether to resume.
+            # again, whatever its kind; the firmware decides whether to resume. (A start not
+            # yet on disk is told when it is announced.)
             device.handler.send_session_command(start=True)
         device.notify(Update.CONNECTION)
 

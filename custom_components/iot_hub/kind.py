@@ -118,7 +118,7 @@ class KindContext(Protocol):
         """A reading arrived at ``at``: the active session it belongs to, if any."""
 
     def start_session(self, by: ActorRef, context: Context | None = None) -> Session:
-        """Start a session and tell the device; raises ``IotHubError``."""
+        """Start a session; the device is told once it is on disk. Raises ``IotHubError``."""
 
     def stop_session(
         self,
@@ -137,11 +137,23 @@ class KindContext(Protocol):
     def stored_state(self) -> dict[str, Any]:
         """What the kind kept for this device with the sessions (empty at first)."""
 
-    def keep_state(self, provide: Callable[[], dict[str, Any]]) -> None:
-        """Keep what ``provide`` returns with the sessions from now on."""
+    def keep_state(
+        self,
+        provide: Callable[[], dict[str, Any]],
+        saved: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Keep what ``provide`` returns with the sessions from now on.
 
-    def state_changed(self) -> None:
-        """The kept state changed: write it soon."""
+        ``saved`` is given what was written, once it is on disk (to show only what a crash
+        cannot take back).
+        """
+
+    def state_changed(self, now: bool = False) -> None:
+        """The kept state changed: write it soon.
+
+        ``now``: it is safety state (an emergency latch): written at once, in a Store of its
+        own that survives the loss of the sessions file.
+        """
 
     def subentries(self, subentry_type: str) -> list[ConfigSubentry]:
         """The hub's subentries of a type (a kind's own, such as a charger's cards)."""

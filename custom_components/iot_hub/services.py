@@ -76,6 +76,7 @@ async def _start_session(call: ServiceCall) -> ServiceResponse:
     actor = await async_actor_from_context(call.hass, call.context)
     actor = device.handler.starter(actor, call.data.get(ATTR_USER_NAME), call.data.get(ATTR_CARD))
     session = device.start_session(actor, call.context)
+    await hub.sessions.async_flush()  # the call returns once the device and the bus know
     return {"session": hub.sessions.public(session)} if call.return_response else None
 
 
@@ -84,6 +85,7 @@ async def _stop_session(call: ServiceCall) -> ServiceResponse:
     hub, device = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
     actor = await async_actor_from_context(call.hass, call.context)
     session = device.stop_session(actor, call.context)
+    await hub.sessions.async_flush()
     return {"session": hub.sessions.public(session)} if call.return_response else None
 
 

@@ -2,9 +2,10 @@
 
 One ``SessionManager`` per hub entry, for every kind: a kind brings its measure and, if it has
 any, a small per-device state (a charger's lifetime energy and emergency latch) that is kept
-in the same Store. The Store is written at most every ``SAVE_DELAY`` seconds (and on
-shutdown), never per reading. Starting and ending a session fires ``iot_hub_session_started``
-/ ``iot_hub_session_ended`` on the bus, which the recorder keeps and the logbook describes.
+with the sessions. ``persist.py`` says where and when they are written: readings at most
+every ``SAVE_DELAY`` seconds, a start or an end at once, and only once that write is on disk
+are the device, its apps and the bus told (``iot_hub_session_started`` /
+``iot_hub_session_ended``, which the recorder keeps and the logbook describes).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 import logging
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
@@ -21,14 +22,16 @@ from homeassistant.util import dt as dt_util
 
 from ..const import EVENT_SESSION_ENDED, EVENT_SESSION_STARTED, Actor, SessionStatus
 from ..errors import ErrorKey, IotHubError
+from .persist import SAVE_DELAY, Disk
 from .record import ActorRef, Measure, MeasureLoader, Session
-from .store import SessionStore
 
 _LOGGER = logging.getLogger(__name__)
 
-SAVE_DELAY: Final = 10  # seconds; bounds what a power cut can lose to one window
+__all__ = ["SAVE_DELAY", "SessionManager"]
 
 type StateProvider = Callable[[], dict[str, Any]]
+type StateSaved = Callable[[dict[str, Any]], None]
+type Announce = Callable[[], None]
 
 
 class SessionManager:
@@ -47,7 +50,8 @@ class SessionManager:
     ) -> None:
         """Set up an empty manager; call ``async_load`` before use."""
         self._hass = hass
-        self._store = SessionStore(hass, entry_id)
+        self._disk = Disk(hass, entry_id, self._running, self._states_saved)
+        self._disk.compaction = self._compact
         self._history_size = history_size
         self._resume_grace = resume_grace
         self._load_measure = load_measure
@@ -60,17 +64,21 @@ class SessionManager:
         # Per device, what its kind keeps with the sessions (JSON), and who provides it now.
         self._device_state: dict[str, dict[str, Any]] = {}
         self._state_providers: dict[str, StateProvider] = {}
-        self._save_pending = False
+        self._state_saved: dict[str, StateSaved] = {}
+        self._unannounced: set[int] = set()  # started or ended, not yet on disk
 
     # -- storage ---------------------------------------------------------------------------
 
     async def async_load(self) -> None:
-        """Load sessions; sessions active at shutdown wait ``resume_grace`` for their device."""
-        data = await self._store.async_load() or {}
-        self._next_id = data.get("next_id", 1)
-        self._device_state = dict(data.get("devices", {}))
-        for raw in data.get("sessions", []):
-            session = Session.from_dict(raw, self._load_measure)
+        """Load sessions; sessions active at shutdown wait ``resume_grace`` for their device.
+
+        Records that cannot be read are set aside (``recovery.py``); a lost sessions file costs
+        its sessions, not the safety state, which has its own Store.
+        """
+        loaded = await self._disk.async_load(self._load_measure)
+        self._next_id = loaded.next_id
+        self._device_state = loaded.devices
+        for session in loaded.sessions:
             if session.active:
                 self._active[session.device_id] = session
                 self._resume_timers[session.device_id] = async_call_later(
@@ -97,29 +105,46 @@ class SessionManager:
 
         return _interrupt
 
-    def _data_to_save(self) -> dict[str, Any]:
-        self._save_pending = False
-        sessions = [s.as_dict() for history in self._history.values() for s in history]
-        sessions.extend(s.as_dict() for s in self._active.values())
+    def _running(self) -> dict[str, Any]:
+        """What the sessions Store holds: small, whatever the history (``persist.py``)."""
         for device_id, provide in self._state_providers.items():
             self._device_state[device_id] = provide()
-        return {"next_id": self._next_id, "sessions": sessions, "devices": self._device_state}
+        return {
+            "next_id": self._next_id,
+            "sessions": [s.as_dict() for s in self._active.values()],
+            "devices": self._device_state,
+        }
+
+    def _states_saved(self, devices: dict[str, dict[str, Any]]) -> None:
+        for device_id, saved in self._state_saved.items():
+            if (state := devices.get(device_id)) is not None:
+                saved(state)
+
+    async def _compact(self) -> None:
+        kept = sum(len(history) for history in self._history.values())
+        await self._disk.archive.async_compact(self._history_size, kept)
 
     @callback
-    def schedule_save(self) -> None:
-        """Write soon (within ``SAVE_DELAY``): a session or a kind's device state changed."""
-        # A throttle, not Store's debounce: a steady reading stream must not postpone the
-        # write forever.
-        if not self._save_pending:
-            self._save_pending = True
-            self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+    def schedule_save(self, now: bool = False) -> None:
+        """Write soon (within ``SAVE_DELAY``): a reading or a kind's device state changed.
+
+        ``now``: safety state changed (an emergency latch): written at once.
+        """
+        if now:
+            self._disk.then()
+        else:
+            self._disk.soon()
+
+    async def async_flush(self) -> None:
+        """Write everything now; return once it is on disk and announced."""
+        await self._disk.async_flush()
 
     async def async_shutdown(self) -> None:
         """Cancel timers and write everything now (unload, reload)."""
         for cancel in self._resume_timers.values():
             cancel()
         self._resume_timers.clear()
-        await self._store.async_save(self._data_to_save())
+        await self._disk.async_close()
 
     def set_history_size(self, size: int) -> None:
         """Apply a new history bound (options flow)."""
@@ -132,9 +157,17 @@ class SessionManager:
         """What the device's kind stored with the sessions (empty when nothing)."""
         return self._device_state.get(device_id, {})
 
-    def keep_device_state(self, device_id: str, provide: StateProvider) -> None:
-        """Store what ``provide`` returns for this device at every save."""
+    def keep_device_state(
+        self, device_id: str, provide: StateProvider, saved: StateSaved | None = None
+    ) -> None:
+        """Store what ``provide`` returns for this device at every save.
+
+        ``saved`` is told what was written once it is on disk (a total shown from there can
+        never be shown higher than what a crash would leave).
+        """
         self._state_providers[device_id] = provide
+        if saved is not None:
+            self._state_saved[device_id] = saved
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -175,6 +208,10 @@ class SessionManager:
         found.sort(key=lambda s: s.id, reverse=True)
         return found[:limit] if limit is not None else found
 
+    def announced(self, session_id: int) -> bool:
+        """Whether the session's last start or end is on disk and was told."""
+        return session_id not in self._unannounced
+
     def public(self, session: Session) -> dict[str, Any]:
         """The session as actions, events and diagnostics show it (HA's device id)."""
         return session.as_public_dict(dt_util.utcnow(), self._ha_device_id(session.device_id))
@@ -198,8 +235,13 @@ class SessionManager:
         measure: Measure,
         by: ActorRef,
         context: Context | None,
+        announce: Announce | None = None,
     ) -> Session:
-        """Start a session; raises ``IotHubError`` when one is already active."""
+        """Start a session; raises ``IotHubError`` when one is already active.
+
+        It is written at once; the bus, the apps and then ``announce`` (which tells the
+        device) hear of it once it is on disk.
+        """
         if device_id in self._active:
             raise IotHubError(ErrorKey.SESSION_ALREADY_ACTIVE, device_name)
         session = Session(
@@ -213,11 +255,25 @@ class SessionManager:
         )
         self._next_id += 1
         self._active[device_id] = session
-        self.schedule_save()
-        self._fire(EVENT_SESSION_STARTED, session, context)
         _LOGGER.info("Session %s of %s started by %s", session.id, device_name, by.kind)
-        self._on_change(device_id)
+        self._disk.then(self._announcement(EVENT_SESSION_STARTED, session, context, announce))
         return session
+
+    def _announcement(
+        self, event: str, session: Session, context: Context | None, then: Announce | None
+    ) -> Announce:
+        data = self._event_data(session)
+        self._unannounced.add(session.id)
+
+        @callback
+        def _announce() -> None:
+            self._unannounced.discard(session.id)
+            self._hass.bus.async_fire(event, data, context=context)
+            self._on_change(session.device_id)
+            if then is not None:
+                then()
+
+        return _announce
 
     @callback
     def stop(
@@ -227,26 +283,35 @@ class SessionManager:
         by: ActorRef,
         context: Context | None,
         status: SessionStatus = SessionStatus.STOPPED,
+        *,
+        announce: Announce | None = None,
     ) -> Session:
-        """End the active session (stopped, or emergency); ``IotHubError`` when there is none."""
+        """End the active session (stopped, or emergency); ``IotHubError`` when there is none.
+
+        As with ``start``: announced (``announce`` last) once the end is on disk.
+        """
         if (session := self._active.get(device_id)) is None:
             raise IotHubError(ErrorKey.NO_ACTIVE_SESSION, device_name)
         if (cancel := self._resume_timers.pop(device_id, None)) is not None:
             cancel()
-        self._end(session, status, by, context)
+        self._end(session, status, by, context, announce)
         return session
 
     @callback
     def _end(
-        self, session: Session, status: SessionStatus, by: ActorRef, context: Context | None
+        self,
+        session: Session,
+        status: SessionStatus,
+        by: ActorRef,
+        context: Context | None,
+        announce: Announce | None = None,
     ) -> None:
         session.end(status, by, dt_util.utcnow())
         del self._active[session.device_id]
         self._history_of(session.device_id).append(session)
-        self.schedule_save()
-        self._fire(EVENT_SESSION_ENDED, session, context)
+        self._disk.finished(session.as_dict())
         _LOGGER.info("Session %s of %s ended (%s)", session.id, session.device_name, status)
-        self._on_change(session.device_id)
+        self._disk.then(self._announcement(EVENT_SESSION_ENDED, session, context, announce))
 
     @callback
     def record(self, device_id: str, at: datetime) -> Session | None:
@@ -268,9 +333,12 @@ class SessionManager:
         self._history.pop(device_id, None)
         self._device_state.pop(device_id, None)
         self._state_providers.pop(device_id, None)
-        self.schedule_save()
+        self._state_saved.pop(device_id, None)
+        self._disk.forget(device_id)
+        self._disk.soon()
 
-    def _fire(self, event_type: str, session: Session, context: Context | None) -> None:
+    def _event_data(self, session: Session) -> dict[str, Any]:
+        """The session as its event carries it (as it is now, not when announced)."""
         data = self.public(session)
         data["session_id"] = data.pop("id")
-        self._hass.bus.async_fire(event_type, data, context=context)
+        return data

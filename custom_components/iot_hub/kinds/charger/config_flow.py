@@ -19,6 +19,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
+from .cards import normalise_uid
 from .codec import QUERY_ROLE, QUERY_STATION, READING_RANGES, ROLE_PUBLISHER
 from .const import (
     CONF_CARD_UID,
@@ -31,7 +32,6 @@ from .const import (
     DEFAULT_NEW_TAGS_PER_HOUR,
     SUBENTRY_CARD,
 )
-from .core import normalise_uid
 
 STATION_MAX_LENGTH: Final = 32
 UID_MAX_LENGTH: Final = 64

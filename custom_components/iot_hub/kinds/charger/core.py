@@ -1,7 +1,7 @@
-"""A charger's state and operations: cards, price, metering, emergency latch, frames out.
+"""A charger's state and operations: price, metering, emergency latch, frames out.
 
 What HA's side does with a charger, whoever asked (the charger, a dashboard, an action, a
-button). ``handler.py`` adds what its frames in mean. The lifetime totals and the emergency
+button); its cards are ``cards.py``'s. ``handler.py`` adds what its frames in mean. The lifetime totals and the emergency
 latch are kept with the sessions, so a restart loses neither.
 """
 
@@ -10,49 +10,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 import logging
 import math
-from time import monotonic
 from typing import Any, Final
 
-from homeassistant.components import persistent_notification, tag
+from homeassistant.components import persistent_notification
 from homeassistant.core import callback
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from ...const import DOMAIN, Actor, SessionStatus
 from ...errors import ErrorKey, IotHubError
-from ...kind import KindContext, KindHandler
+from ...kind import KindContext
 from ...sessions import ActorRef, Session
 from ...signals import Update
+from .cards import ChargerCards
 from .codec import Metrics
 from .const import (
-    CARD_SCAN,
-    CONF_CARD_UID,
     CONF_MAX_POWER,
-    CONF_NEW_TAGS_PER_HOUR,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_STATION_ID,
     DEFAULT_MAX_POWER_KW,
-    DEFAULT_NEW_TAGS_PER_HOUR,
-    EVENT_AUTHORISED,
     EVENT_EMERGENCY,
-    EVENT_NFC_SCAN,
-    EVENT_REJECTED,
-    SUBENTRY_CARD,
 )
 from .encode import ChargerStatus, encode_emergency, encode_start, encode_stop
 from .measure import ChargeMeasure
 from .metering import LifetimeTotal
-from .tag_allowance import WINDOW_S, TagAllowance
+from .tag_allowance import TagAllowance
 
 _LOGGER = logging.getLogger(__name__)
 
 REFUSAL_LOG_WINDOW_S: Final = 3600.0  # one warning per charger per hour of refused metering
-
-
-def normalise_uid(uid: str) -> str:
-    """Card uids compare without case or surrounding blanks (readers differ in both)."""
-    return uid.strip().upper()
 
 
 def emergency_notification_id(device_id: str) -> str:
@@ -60,18 +46,22 @@ def emergency_notification_id(device_id: str) -> str:
     return f"{DOMAIN}_emergency_{device_id}"
 
 
-class ChargerCore(KindHandler):
+class ChargerCore(ChargerCards):
     """One charger's live state and what HA does with it."""
 
     def __init__(self, device: KindContext) -> None:
         """Take back what was kept with the sessions (lifetime totals, emergency latch)."""
         super().__init__(device)
         kept = device.stored_state()
+        self.kept_found = bool(kept)  # False: lost (or new): restored states may fill in
         self.lifetime = (
             LifetimeTotal.from_dict(kept["lifetime"]) if "lifetime" in kept else LifetimeTotal()
         )
         self.lifetime_cost: float = kept.get("lifetime_cost", 0.0)  # may fall: negative prices
         self.emergency: bool = bool(kept.get("emergency", False))
+        # The lifetime energy as written to disk: what its sensor shows, so that no crash can
+        # bring back a lower total than HA showed (readings reach it within SAVE_DELAY).
+        self.shown_lifetime = self.lifetime.value
         self.voltage: float | None = None  # the last metrics
         self.current: float | None = None
         self.power: float | None = None
@@ -82,7 +72,7 @@ class ChargerCore(KindHandler):
         # Metering refused since HA started (readings, intervals cut to HA's clock, seconds).
         self.refused: dict[str, float] = {"readings": 0, "intervals": 0, "device_seconds": 0.0}
         self._refusal_logged_at: float | None = None
-        device.keep_state(self._kept)
+        device.keep_state(self._kept, self._saved)
 
     def _kept(self) -> dict[str, Any]:
         return {
@@ -90,6 +80,13 @@ class ChargerCore(KindHandler):
             "lifetime_cost": self.lifetime_cost,
             "emergency": self.emergency,
         }
+
+    @callback
+    def _saved(self, state: dict[str, Any]) -> None:
+        kwh = LifetimeTotal.from_dict(state.get("lifetime", {})).value
+        if kwh > self.shown_lifetime:
+            self.shown_lifetime = kwh
+            self.device.notify(Update.READING)
 
     @property
     def station(self) -> str:
@@ -112,84 +109,6 @@ class ChargerCore(KindHandler):
         if session is not None and isinstance(session.measure, ChargeMeasure):
             return session.measure
         return None
-
-    # -- cards -----------------------------------------------------------------------------
-
-    def cards(self) -> dict[str, str]:
-        """Authorised cards: normalised uid -> the card user's name (hub subentries)."""
-        return {
-            normalise_uid(sub.data[CONF_CARD_UID]): sub.title
-            for sub in self.device.subentries(SUBENTRY_CARD)
-        }
-
-    def card_actor(self, uid: str) -> ActorRef:
-        """The actor for an authorised card; ``IotHubError`` for any other (default reject)."""
-        if (user := self.cards().get(normalise_uid(uid))) is None:
-            raise IotHubError(ErrorKey.CARD_REJECTED, self.device.name)
-        return ActorRef(Actor.CARD, None, user, uid)
-
-    def starter(self, actor: ActorRef, user_name: str | None, card: str | None) -> ActorRef:
-        """Who an action's session is for: a card (checked like a scan), or a named user."""
-        if card is not None:
-            return self.card_actor(card)
-        return super().starter(actor, user_name, card)
-
-    @callback
-    def card_scanned(self, uid: str) -> None:
-        """Every scan, repeats included: an HA event, the event entity, HA's tag integration."""
-        device = self.device
-        user = self.cards().get(normalise_uid(uid))
-        ha_device_id = device.ha_device_id()
-        device.hass.bus.async_fire(
-            EVENT_NFC_SCAN,
-            {
-                "device_id": ha_device_id,
-                "device_name": device.name,
-                "uid": uid,
-                "authorised": user is not None,
-                "user_name": user,
-            },
-        )
-        device.fire_entity_event(
-            CARD_SCAN,
-            EVENT_AUTHORISED if user is not None else EVENT_REJECTED,
-            {"uid": uid, "user_name": user},
-        )
-        if "tag" in device.hass.config.components and self._may_register_tag(uid, user):
-            device.create_task(
-                tag.async_scan_tag(device.hass, uid, ha_device_id), f"{DOMAIN} tag scan"
-            )
-
-    def _may_register_tag(self, uid: str, user: str | None) -> bool:
-        """Cards and known tags always; new unknown uids within the hourly allowance."""
-        hass = self.device.hass
-        if user is not None or er.async_get(hass).async_get_entity_id("tag", "tag", uid):
-            return True
-        now = monotonic()
-        limit = self.device.options.get(CONF_NEW_TAGS_PER_HOUR, DEFAULT_NEW_TAGS_PER_HOUR)
-        if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit < 1e9:
-            limit = DEFAULT_NEW_TAGS_PER_HOUR  # not a count: stored by hand, say
-        limit = int(limit)
-        if self.tags.admit(uid, now, limit):
-            return True
-        if self._tag_issue_at is None or now - self._tag_issue_at >= WINDOW_S:
-            self._tag_issue_at = now
-            _LOGGER.warning(
-                "%s scanned more than %d unknown cards within an hour: the rest are not"
-                " registered as tags (their events still fire)",
-                self.device.name,
-                limit,
-            )
-            ir.async_create_issue(
-                hass,
-                DOMAIN,
-                f"tag_flood_{self.device.id}",
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="tag_flood",
-                translation_placeholders={"device": self.device.name, "limit": str(limit)},
-            )
-        return False
 
     # -- metering --------------------------------------------------------------------------
 
@@ -276,7 +195,7 @@ class ChargerCore(KindHandler):
                 device.id, device.name, ActorRef(Actor.DEVICE), None, SessionStatus.EMERGENCY
             )
         self.emergency = True
-        device.state_changed()
+        device.state_changed(now=True)
         session_id = session.id if session else None
         self.send_stop(session_id)
         device.broadcast(encode_emergency(self.station, session_id, dt_util.utcnow()))
@@ -304,12 +223,40 @@ class ChargerCore(KindHandler):
         if not self.emergency:
             raise IotHubError(ErrorKey.NO_EMERGENCY, self.device.name)
         self.emergency = False
-        self.device.state_changed()
+        self.device.state_changed(now=True)
         persistent_notification.async_dismiss(
             self.device.hass, emergency_notification_id(self.device.id)
         )
         _LOGGER.info("Emergency of %s cleared", self.device.name)
         self.device.notify(Update.SESSION)
+
+    @callback
+    def restore_latch(self) -> None:
+        """HA showed this charger's emergency latched before the restart: latch it again.
+
+        The safe side when the stores and HA's restored states disagree: latched.
+        """
+        if not self.emergency:
+            _LOGGER.warning("Emergency of %s restored from its last known state", self.device.name)
+            self.emergency = True
+            self.device.state_changed(now=True)
+            self.device.notify(Update.SESSION)
+
+    @callback
+    def restore_totals(self, kwh: float | None = None, cost: float | None = None) -> None:
+        """The lifetime totals HA showed before the restart: never go below them.
+
+        Energy only increases, so the higher value wins. Cost may fall (negative prices): the
+        restored one is taken only when the stored state was lost.
+        """
+        changed = kwh is not None and self.lifetime.raise_to(kwh) > 0
+        # HA showed it already: shown at once (a lower first state would read as a reset).
+        self.shown_lifetime = max(self.shown_lifetime, self.lifetime.value)
+        if cost is not None and not self.kept_found and cost > self.lifetime_cost:
+            self.lifetime_cost = cost
+            changed = True
+        if changed:
+            self.device.state_changed(now=True)
 
     # -- frames out ------------------------------------------------------------------------
 

@@ -57,7 +57,16 @@ def _session_duration(charger: ChargerHandler) -> float:
 
 def _restore_lifetime(charger: ChargerHandler, kwh: float) -> None:
     # The Energy dashboard must never see the total go down: take back what HA showed.
-    charger.lifetime.raise_to(kwh)
+    charger.restore_totals(kwh=kwh)
+
+
+def _restore_cost(charger: ChargerHandler, cost: float) -> None:
+    charger.restore_totals(cost=cost)
+
+
+def _restore_latch(charger: ChargerHandler, latched: bool) -> None:
+    if latched:
+        charger.restore_latch()
 
 
 def _measurement(
@@ -177,7 +186,7 @@ SENSORS: Final = (
         available_offline=True,
         restore_fn=_restore_lifetime,
         updates_on=ON_READING,
-        value_fn=lambda charger: round(charger.lifetime.value, 4),
+        value_fn=lambda charger: round(charger.shown_lifetime, 4),  # as written to disk
     ),
     IotHubSensorDescription(
         key="lifetime_cost",
@@ -189,6 +198,7 @@ SENSORS: Final = (
         suggested_display_precision=2,
         monetary=True,
         available_offline=True,
+        restore_fn=_restore_cost,
         updates_on=ON_READING,
         value_fn=lambda charger: round(charger.lifetime_cost, 4),
     ),
@@ -200,6 +210,7 @@ EMERGENCY: Final = IotHubBinarySensorDescription(
     device_class=BinarySensorDeviceClass.SAFETY,
     available_offline=True,  # a latched emergency matters most when the charger is gone
     is_on_fn=lambda charger: charger.emergency,
+    restore_fn=_restore_latch,  # a second source for the latch, should its Store be lost
 )
 
 CLEAR_EMERGENCY: Final = IotHubButtonDescription(

@@ -174,6 +174,7 @@ class ChargerHandler(ChargerCore):
             session is None
             and metrics.session_id is not None
             and metrics.session_id not in self.stops_sent
+            and self.device.sessions.announced(metrics.session_id)  # else its stop is coming
         ):
             # The charger charges for a session HA has ended (stopped while it was offline,
             # say): tell it, once per connection, or it would charge on, unbilled. Not while
