@@ -639,3 +639,34 @@ async def test_charger_actions_on_an_oven_are_not_supported(
     assert response is not None
     assert response["session"]["started_by"]["name"] == "Ana"
     assert await oven.receive_str(timeout=5) == "START"
+
+
+@pytest.fixture
+def unreadable_kept_state(hass_storage: dict[str, Any], mock_config_entry: MockConfigEntry) -> None:
+    """A sessions Store that is valid JSON, but the charger's kept state is nonsense."""
+    key = f"iot_hub.sessions.{mock_config_entry.entry_id}"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 2,
+        "key": key,
+        "data": {
+            "next_id": 5,
+            "sessions": [],
+            "devices": {CHARGER_ID: {"lifetime": "lots", "lifetime_cost": 1.0, "emergency": 0}},
+        },
+    }
+
+
+@pytest.mark.usefixtures("unreadable_kept_state", "init_integration")
+async def test_an_unreadable_kept_state_latches_instead_of_failing(
+    hass: HomeAssistant, ws_connect: WsConnect, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The hub loads; the charger whose latch cannot be read is latched (the safe side)."""
+    hub = _hub(hass)
+    assert hub.devices[CHARGER_ID].handler.emergency
+    assert not hub.devices["charger2subentry"].handler.emergency
+    logged = [r.getMessage() for r in caplog.get_records("setup") if r.levelname == "ERROR"]
+    assert any(m.startswith("The kept state of Charger 1 is unreadable") for m in logged)
+    charger = await _publisher(ws_connect)
+    await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
+    assert (await charger.receive_json(timeout=5))["code"] == "EMERGENCY_ACTIVE"

@@ -41,6 +41,19 @@ _LOGGER = logging.getLogger(__name__)
 REFUSAL_LOG_WINDOW_S: Final = 3600.0  # one warning per charger per hour of refused metering
 
 
+def _read_kept(kept: dict[str, Any]) -> tuple[LifetimeTotal, float, bool] | None:
+    """Lifetime energy, lifetime cost and the latch as kept, or None if they are unreadable."""
+    try:
+        lifetime = LifetimeTotal.from_dict(kept.get("lifetime", {}))
+        cost = float(kept.get("lifetime_cost", 0.0))
+    except AttributeError, TypeError, ValueError:
+        return None
+    emergency = kept.get("emergency", False)
+    if not isinstance(emergency, bool) or not math.isfinite(cost + lifetime.value):
+        return None
+    return lifetime, cost, emergency
+
+
 def emergency_notification_id(device_id: str) -> str:
     """The persistent notification of a device's emergency stop."""
     return f"{DOMAIN}_emergency_{device_id}"
@@ -54,11 +67,18 @@ class ChargerCore(ChargerCards):
         super().__init__(device)
         kept = device.stored_state()
         self.kept_found = bool(kept)  # False: lost (or new): restored states may fill in
-        self.lifetime = (
-            LifetimeTotal.from_dict(kept["lifetime"]) if "lifetime" in kept else LifetimeTotal()
-        )
-        self.lifetime_cost: float = kept.get("lifetime_cost", 0.0)  # may fall: negative prices
-        self.emergency: bool = bool(kept.get("emergency", False))
+        if (read := _read_kept(kept)) is None:
+            # Valid JSON, wrong content (edited by hand, a bug): take the safe side, as for a
+            # lost file: latched until the user checks, totals from HA's restored states.
+            _LOGGER.error(
+                "The kept state of %s is unreadable (%r): its emergency stop is latched;"
+                " check the charger, then clear it",
+                device.name,
+                kept,
+            )
+            self.kept_found = False
+            read = (LifetimeTotal(), 0.0, True)
+        self.lifetime, self.lifetime_cost, self.emergency = read  # cost may fall: negative prices
         # The lifetime energy as written to disk: what its sensor shows, so that no crash can
         # bring back a lower total than HA showed (readings reach it within SAVE_DELAY).
         self.shown_lifetime = self.lifetime.value
