@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
-from aiohttp import ClientWebSocketResponse
+from aiohttp import ClientWebSocketResponse, WSMsgType
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from hypothesis import settings
@@ -28,6 +28,7 @@ from custom_components.iot_hub.const import (
     SUBENTRY_DEVICE,
     WS_PATH,
 )
+from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.tokens import hash_token
 
 OVEN_TOKEN = "oven-one-token-0123456789"
@@ -159,3 +160,22 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
     """The state string of an entity, or None when it does not exist."""
     state = hass.states.get(entity_id)
     return state.state if state else None
+
+
+async def closed_with(ws: ClientWebSocketResponse, code: int) -> None:
+    """The server closed ``ws`` with ``code`` (the next message is the close)."""
+    msg = await ws.receive(timeout=5)
+    assert msg.type is WSMsgType.CLOSE, msg
+    assert ws.close_code == code
+
+
+def hub_of(hass_or_entry: HomeAssistant | MockConfigEntry) -> Hub:
+    """The loaded hub (of the one IoT Hub entry, or of this entry)."""
+    entry = (
+        hass_or_entry
+        if isinstance(hass_or_entry, MockConfigEntry)
+        else hass_or_entry.config_entries.async_entries(DOMAIN)[0]
+    )
+    hub = entry.runtime_data
+    assert isinstance(hub, Hub)
+    return hub

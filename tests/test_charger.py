@@ -7,7 +7,7 @@ import json
 from types import MappingProxyType
 from typing import Any
 
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientWebSocketResponse
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
@@ -30,7 +30,6 @@ from custom_components.iot_hub.const import (
     CloseCode,
 )
 from custom_components.iot_hub.errors import IotHubError
-from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kinds.charger.codec import CLOSE_MISSING_STATION
 from custom_components.iot_hub.kinds.charger.const import (
     CONF_CARD_UID,
@@ -45,7 +44,16 @@ from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
 from custom_components.iot_hub.transport import limits
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, hub_entry, oven_subentry, until
+from .conftest import (
+    OVEN_ID,
+    OVEN_TOKEN,
+    WsConnect,
+    closed_with,
+    hub_entry,
+    hub_of,
+    oven_subentry,
+    until,
+)
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -102,25 +110,17 @@ def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
     return hub_entry(subentries, {CONF_PRICE: PRICE})
 
 
-async def _closed_with(ws: ClientWebSocketResponse, code: int) -> None:
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.CLOSE, msg
-    assert ws.close_code == code
-
-
-async def _publisher(ws_connect: WsConnect, station: str = "1") -> ClientWebSocketResponse:
-    ws = await ws_connect(f"?role=publisher&estacionId={station}&token={CHARGER_TOKEN}")
+async def _publisher(
+    ws_connect: WsConnect, station: str = "1", token: str = CHARGER_TOKEN
+) -> ClientWebSocketResponse:
+    """A charger connecting as seed 002 does; it must get the ``connected`` ack."""
+    ws = await ws_connect(f"?role=publisher&estacionId={station}&token={token}")
     assert await ws.receive_json(timeout=5) == {
         "type": "connected",
         "role": "publisher",
         "estacionId": station,
     }
     return ws
-
-
-def _hub(hass: HomeAssistant) -> Hub:
-    hub: Hub = hass.config_entries.async_entries(DOMAIN)[0].runtime_data
-    return hub
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -140,7 +140,7 @@ def _hub(hass: HomeAssistant) -> Hub:
 )
 async def test_close_codes(ws_connect: WsConnect, query: str, code: int) -> None:
     """Every close code of seed 002 (plus 4001), before any frame is read."""
-    await _closed_with(await ws_connect(query), code)
+    await closed_with(await ws_connect(query), code)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -149,9 +149,9 @@ async def test_ha_tokens_for_publishers_and_unknown_stations(
 ) -> None:
     """A charger authenticates with its device token; a dashboard must name a real station."""
     ws = await ws_connect(f"?role=publisher&estacionId=1&token={hass_access_token}")
-    await _closed_with(ws, CloseCode.INVALID_TOKEN)
+    await closed_with(ws, CloseCode.INVALID_TOKEN)
     ws = await ws_connect(f"?role=client&estacionId=9&token={hass_access_token}")
-    await _closed_with(ws, CloseCode.UNKNOWN_DEVICE)
+    await closed_with(ws, CloseCode.UNKNOWN_DEVICE)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -239,7 +239,7 @@ async def test_seed_flow_nfc_metrics_stop(
     assert summary["cost"] == pytest.approx(0.04, abs=0.01)
     assert summary["peak_power"] == 3572.1
     assert summary["user_name"] == "Juan Pérez"
-    assert _hub(hass).devices[CHARGER_ID].handler.lifetime.value == pytest.approx(
+    assert hub_of(hass).devices[CHARGER_ID].handler.lifetime.value == pytest.approx(
         3572.1 * 6 / 3.6e6
     )
     assert [(e.data["uid"], e.data["authorised"]) for e in scans] == [(CARD, True)]
@@ -296,7 +296,7 @@ async def test_dashboard_starts_and_stops(
     }
     await dashboard.send_json({"type": "start", "nfc_uid": CARD})
     assert (await charger.receive_json(timeout=5))["user_name"] == "Juan Pérez"
-    (record, _) = _hub(hass).sessions.query([CHARGER_ID])
+    (record, _) = hub_of(hass).sessions.query([CHARGER_ID])
     assert record.started_by.card == CARD
 
 
@@ -348,7 +348,7 @@ async def test_emergency_latches_until_cleared(
     notice = persistent_notification._async_get_or_create_notifications(hass)[notification_id]
     assert "Charger 1 reported an emergency stop" in notice["message"]
 
-    hub = _hub(hass)
+    hub = hub_of(hass)
     assert hub.sessions.query([CHARGER_ID])[0].status == "emergency"
     await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
     assert (await charger.receive_json(timeout=5))["code"] == "EMERGENCY_ACTIVE"
@@ -371,13 +371,13 @@ async def test_restart_mid_charge_keeps_energy_cost_and_latch(
     session_id = (await charger.receive_json(timeout=5))["session_id"]
     for ts in (1700000000, 1700000003):
         await charger.send_json({"type": "metrics", "w": 7200, "ts": ts})
-    hub = _hub(hass)
+    hub = hub_of(hass)
     await until(lambda: hub.devices[CHARGER_ID].handler.lifetime.value > 0)
     hub.devices["charger2subentry"].handler.emergency_stop()
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    hub = _hub(hass)
+    hub = hub_of(hass)
     assert hub.devices["charger2subentry"].handler.emergency
     assert hub.devices[CHARGER_ID].handler.lifetime.value == pytest.approx(0.006)
     assert hub.devices[CHARGER_ID].handler.lifetime_cost == pytest.approx(0.006 * PRICE)
@@ -440,12 +440,12 @@ async def test_actions_for_chargers(hass: HomeAssistant, ws_connect: WsConnect) 
     assert err.value.translation_key == "no_emergency"
     await charger.send_json({"type": "emergency"})
     await charger.receive_json(timeout=5)  # stop
-    await until(lambda: _hub(hass).devices[CHARGER_ID].handler.emergency)
+    await until(lambda: hub_of(hass).devices[CHARGER_ID].handler.emergency)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "start_session", target, blocking=True)
     assert err.value.translation_key == "emergency_active"
     await hass.services.async_call(DOMAIN, "clear_emergency", target, blocking=True)
-    assert not _hub(hass).devices[CHARGER_ID].handler.emergency
+    assert not hub_of(hass).devices[CHARGER_ID].handler.emergency
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -503,7 +503,7 @@ async def test_metrics_of_an_earlier_session_do_not_bill_the_running_one(
         await charger.send_json({"type": "metrics", "session_id": first, "w": 7200, "ts": ts})
     for ts in (1700000006, 1700000009):
         await charger.send_json({"type": "metrics", "session_id": second, "w": 3600, "ts": ts})
-    hub = _hub(hass)
+    hub = hub_of(hass)
     await until(lambda: hub.devices[CHARGER_ID].handler.lifetime.value > 0)
     session = hub.devices[CHARGER_ID].active_session
     assert session is not None
@@ -536,7 +536,7 @@ async def test_charger_that_missed_its_stop_is_told_again(
     await charger.send_json({"type": "nfc_scan", "nfc_uid": CARD})
     session_id = (await charger.receive_json(timeout=5))["session_id"]
     await charger.close()
-    hub = _hub(hass)
+    hub = hub_of(hass)
     await until(lambda: not hub.devices[CHARGER_ID].connected)
     hub.devices[CHARGER_ID].stop_session(ActorRef(Actor.USER, None, "Ana"))
     charger = await _publisher(ws_connect)  # no session to tell it: HA ended it
@@ -584,7 +584,7 @@ async def test_flood_and_binary_frames_are_answered_in_the_charger_protocol(
     while frame.get("type") != "error":  # replies to the frames within the burst
         frame = await charger.receive_json(timeout=5)
     assert frame == {"type": "error", "message": "rate limit exceeded", "code": "RATE_LIMITED"}
-    await _closed_with(charger, CloseCode.POLICY)
+    await closed_with(charger, CloseCode.POLICY)
     for _ in range(200):
         await dashboard.send_json({"type": "stop"})
     # Before it: the charger's metrics, and "no active session" for the stops in the burst.
@@ -608,7 +608,7 @@ async def test_plain_oven_app_finds_the_only_oven_beside_chargers(
     assert await oven.receive_str(timeout=5) == "START"
     assert (await app.receive_json(timeout=5))["status"] == "active"
     wrong = await ws_connect(f"?token={hass_access_token}&device=Charger 1")
-    await _closed_with(wrong, CloseCode.UNKNOWN_DEVICE)
+    await closed_with(wrong, CloseCode.UNKNOWN_DEVICE)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -627,7 +627,7 @@ async def test_charger_actions_on_an_oven_are_not_supported(
             await hass.services.async_call(DOMAIN, action, {**target, **data}, blocking=True)
         assert err.value.translation_key == "not_supported"
         assert err.value.translation_placeholders == {"device": "Oven"}
-    assert _hub(hass).devices[OVEN_ID].active_session is None
+    assert hub_of(hass).devices[OVEN_ID].active_session is None
     # A name is for any kind: the oven's session is recorded as started for that person.
     response = await hass.services.async_call(
         DOMAIN,
@@ -662,7 +662,7 @@ async def test_an_unreadable_kept_state_latches_instead_of_failing(
     hass: HomeAssistant, ws_connect: WsConnect, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The hub loads; the charger whose latch cannot be read is latched (the safe side)."""
-    hub = _hub(hass)
+    hub = hub_of(hass)
     assert hub.devices[CHARGER_ID].handler.emergency
     assert not hub.devices["charger2subentry"].handler.emergency
     logged = [r.getMessage() for r in caplog.get_records("setup") if r.levelname == "ERROR"]

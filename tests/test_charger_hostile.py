@@ -37,13 +37,13 @@ from custom_components.iot_hub.kinds.charger.const import (
 from custom_components.iot_hub.kinds.charger.measure import ChargeMeasure
 from custom_components.iot_hub.kinds.charger.tag_allowance import WINDOW_S, TagAllowance
 
-from .conftest import WsConnect, hub_entry, until
+from .conftest import WsConnect, hub_entry, hub_of, until
 from .test_charger import (
     CARD,
     CHARGER2_TOKEN,
     CHARGER_ID,
     CHARGER_TOKEN,
-    _hub,
+    _publisher,
     card_subentry,
     charger_subentry,
 )
@@ -73,14 +73,6 @@ def subentries() -> list[ConfigSubentryData]:
 def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
     """The hub entry, no price."""
     return hub_entry(subentries)
-
-
-async def _publisher(
-    ws_connect: WsConnect, station: str = "1", token: str = CHARGER_TOKEN
-) -> ClientWebSocketResponse:
-    ws = await ws_connect(f"?role=publisher&estacionId={station}&token={token}")
-    assert (await ws.receive_json(timeout=5))["type"] == "connected"
-    return ws
 
 
 async def _start(charger: ClientWebSocketResponse) -> int:
@@ -117,7 +109,7 @@ async def test_absurd_readings_get_an_error_frame_and_harm_nothing(
     good = {"type": "metrics", "session_id": session_id, "v": 230.0, "a": 10.0, "w": 2300.0}
     await charger.send_json({**good, "ts": 1_700_000_000})
     assert (await dashboard.receive_json(timeout=5))["w"] == 2300.0
-    handler = _hub(hass).devices[CHARGER_ID].handler
+    handler = hub_of(hass).devices[CHARGER_ID].handler
 
     for bad, message in (
         ({"v": 1e200, "a": 1e200, "w": None}, "v out of range"),
@@ -154,7 +146,7 @@ async def test_absurd_readings_get_an_error_frame_and_harm_nothing(
 
 
 def _measure(hass: HomeAssistant, device_id: str = CHARGER_ID) -> ChargeMeasure:
-    measure = _hub(hass).devices[device_id].handler.charge()
+    measure = hub_of(hass).devices[device_id].handler.charge()
     assert measure is not None
     return measure
 
@@ -168,7 +160,7 @@ async def test_a_lying_device_clock_adds_no_energy(
     is credited; the rest is refused, logged once and counted in diagnostics."""
     charger = await _publisher(ws_connect)
     await _start(charger)
-    handler = _hub(hass).devices[CHARGER_ID].handler
+    handler = hub_of(hass).devices[CHARGER_ID].handler
     began = monotonic()
     for chunk in range(4):
         for i in range(25):
@@ -214,7 +206,7 @@ async def test_power_above_the_chargers_rating_is_refused(
 @pytest.mark.usefixtures("init_integration")
 async def test_a_rating_that_is_no_rating_is_the_default(hass: HomeAssistant) -> None:
     """Stored data edited by hand (or older) never breaks metering: the default rating."""
-    device = _hub(hass).devices[CHARGER2_ID]
+    device = hub_of(hass).devices[CHARGER2_ID]
     assert device.handler.max_power_kw == DEFAULT_MAX_POWER_KW  # added before ratings
     for junk in ("fast", -1, 0, math.inf, None, True):
         device.data = {**device.data, CONF_MAX_POWER: junk}
@@ -300,7 +292,7 @@ async def test_unknown_cards_register_a_bounded_number_of_tags(
     assert (await _scan(other, "STRANGER-999"))["code"] == "CARD_REJECTED"
     await hass.async_block_till_done()
     assert [e.data["tag_id"] for e in tag_scans] == ["STRANGER-000", CARD, "STRANGER-999"]
-    assert _hub(hass).devices[CHARGER_ID].handler.diagnostics()["tags_held_back"] == 40
+    assert hub_of(hass).devices[CHARGER_ID].handler.diagnostics()["tags_held_back"] == 40
 
     now[0] += 3601  # an hour later
     assert (await _scan(other, "LATER-1"))["code"] == "CARD_REJECTED"
@@ -386,6 +378,6 @@ async def test_the_time_ha_was_down_is_never_credited(
         await until(lambda n=count: _measure(hass).energy.samples == n + 3)
     credited_s = 3 + CLOCK_SLACK_S + 3
     assert _measure(hass).energy.kwh == pytest.approx(watts * credited_s / 3.6e6)
-    handler = _hub(hass).devices[CHARGER_ID].handler
+    handler = hub_of(hass).devices[CHARGER_ID].handler
     assert handler.lifetime.value == pytest.approx(watts * credited_s / 3.6e6)
     assert handler.diagnostics()["metering_refused"]["device_seconds"] == 50 - CLOCK_SLACK_S

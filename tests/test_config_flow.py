@@ -9,7 +9,6 @@ import re
 from typing import Any
 from unittest.mock import patch
 
-from aiohttp import WSMsgType
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigSubentry
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -48,17 +47,20 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
 
-from .conftest import OVEN2_TOKEN, OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, state_of, until
+from .conftest import (
+    OVEN2_TOKEN,
+    OVEN_ID,
+    OVEN_TOKEN,
+    TWO_OVENS,
+    WsConnect,
+    closed_with,
+    state_of,
+    until,
+)
 from .fakes import FakeLink
 
 MANIFEST = "custom_components/iot_hub/manifest.json"
 TOKEN_IN_URL = re.compile(r"\?token=(?P<token>[A-Za-z0-9_-]+)$")
-
-
-async def _closed_with(ws: Any, code: int) -> None:
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.CLOSE, msg
-    assert ws.close_code == code
 
 
 def _subentry_titled(entry: MockConfigEntry, title: str) -> ConfigSubentry:
@@ -393,10 +395,10 @@ async def test_reconfigure_rotate_token(
         CONF_KIND: "oven",
         CONF_TOKEN_HASH: hash_token(new_token),
     }
-    await _closed_with(old, CloseCode.INVALID_TOKEN)
+    await closed_with(old, CloseCode.INVALID_TOKEN)
 
     refused = await ws_connect(f"?token={OVEN_TOKEN}")
-    await _closed_with(refused, CloseCode.INVALID_TOKEN)
+    await closed_with(refused, CloseCode.INVALID_TOKEN)
     new = await ws_connect(f"?token={new_token}")
     await new.send_str("42")
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "42.0")
@@ -429,10 +431,10 @@ async def test_remove_device_subentry(
     assert hass.config_entries.async_remove_subentry(init_integration, OVEN_ID)
     await hass.async_block_till_done()
 
-    await _closed_with(oven, CloseCode.DEVICE_REMOVED)
+    await closed_with(oven, CloseCode.DEVICE_REMOVED)
     # The app gets the session notice first, then the close.
     assert await app.receive_json(timeout=5) == {"session_id": 1, "status": "active"}
-    await _closed_with(app, CloseCode.DEVICE_REMOVED)
+    await closed_with(app, CloseCode.DEVICE_REMOVED)
     assert device_registry.async_get(device_id) is None
     assert er.async_entries_for_device(entity_registry, device_id) == []
     assert hass.states.get("sensor.oven_temperature") is None
@@ -445,4 +447,4 @@ async def test_remove_device_subentry(
     await oven2.send_str("77")
     await until(lambda: state_of(hass, "sensor.oven_2_temperature") == "77.0")
     refused = await ws_connect(f"?token={OVEN_TOKEN}")
-    await _closed_with(refused, CloseCode.INVALID_TOKEN)
+    await closed_with(refused, CloseCode.INVALID_TOKEN)

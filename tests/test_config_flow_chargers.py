@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientWebSocketResponse
 from homeassistant.config_entries import SOURCE_USER, ConfigSubentry, ConfigSubentryData
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -44,11 +44,12 @@ from custom_components.iot_hub.kinds.charger.const import (
 )
 from custom_components.iot_hub.tokens import hash_token
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, closed_with, oven_subentry
 from .test_charger import (
     CARD,
     CHARGER_ID,
     CHARGER_TOKEN,
+    _publisher,
     card_subentry,
     card_subentry_id,
     charger_subentry,
@@ -82,23 +83,6 @@ def _fields(result: Any) -> list[str]:
 def _subentry_titled(entry: MockConfigEntry, title: str) -> ConfigSubentry:
     (subentry,) = (s for s in entry.subentries.values() if s.title == title)
     return subentry
-
-
-async def _closed_with(ws: ClientWebSocketResponse, code: int) -> None:
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.CLOSE, msg
-    assert ws.close_code == code
-
-
-async def _publisher(ws_connect: WsConnect, station: str, token: str) -> ClientWebSocketResponse:
-    """A charger connecting as seed 002 does; it must get the ``connected`` ack."""
-    ws = await ws_connect(f"?role=publisher&estacionId={station}&token={token}")
-    assert await ws.receive_json(timeout=5) == {
-        "type": "connected",
-        "role": "publisher",
-        "estacionId": station,
-    }
-    return ws
 
 
 async def _scan(ws: ClientWebSocketResponse, uid: str) -> dict[str, Any]:
@@ -324,12 +308,12 @@ async def test_reconfigure_charger_station(
 
     # The connection made under the old station stays; a new one must use the new station.
     assert not connected.closed
-    await _closed_with(
+    await closed_with(
         await ws_connect(f"?role=publisher&estacionId=1&token={CHARGER_TOKEN}"),
         CloseCode.UNKNOWN_DEVICE,
     )
     await _publisher(ws_connect, "9", CHARGER_TOKEN)  # replaces the older connection
-    await _closed_with(connected, CloseCode.REPLACED)
+    await closed_with(connected, CloseCode.REPLACED)
 
 
 @pytest.mark.parametrize("expected_lingering_timers", [True])
@@ -357,7 +341,7 @@ async def test_reconfigure_charger_station_and_token(
         CONF_STATION_ID: "4",
         CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,
     }
-    await _closed_with(old, CloseCode.INVALID_TOKEN)
+    await closed_with(old, CloseCode.INVALID_TOKEN)
     await _publisher(ws_connect, "4", token)
 
 

@@ -19,9 +19,17 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iot_hub.const import DOMAIN
-from custom_components.iot_hub.hub import Hub
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, hub_entry, oven_subentry, state_of, until
+from .conftest import (
+    OVEN_ID,
+    OVEN_TOKEN,
+    WsConnect,
+    hub_entry,
+    hub_of,
+    oven_subentry,
+    state_of,
+    until,
+)
 from .disk import on_disk, read_store, restore, snapshot, write_store
 from .test_charger import CARD, CHARGER_ID, PRICE, _publisher, card_subentry, charger_subentry
 
@@ -52,12 +60,6 @@ def _finished(session_id: int, **changes: Any) -> dict[str, Any]:
         },
         **changes,
     }
-
-
-def _hub(entry: MockConfigEntry) -> Hub:
-    hub = entry.runtime_data
-    assert isinstance(hub, Hub)
-    return hub
 
 
 async def _restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -92,7 +94,7 @@ async def test_a_bad_record_is_set_aside_not_the_hub(
     await hass.async_block_till_done()
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert [s.id for s in _hub(mock_config_entry).sessions.query()] == [4, 1]
+    assert [s.id for s in hub_of(mock_config_entry).sessions.query()] == [4, 1]
     aside = read_store(on_disk, QUARANTINE.format(entry_id))["records"]
     assert [r["record"] for r in aside] == bad
     assert all(r["error"] for r in aside)
@@ -107,9 +109,9 @@ async def test_a_bad_record_is_set_aside_not_the_hub(
     # The archive no longer holds them; a restart neither loses the good ones nor sets the
     # bad ones aside twice.
     await _restart(hass, mock_config_entry)
-    assert [s.id for s in _hub(mock_config_entry).sessions.query()] == [4, 1]
+    assert [s.id for s in hub_of(mock_config_entry).sessions.query()] == [4, 1]
     assert len(read_store(on_disk, QUARANTINE.format(entry_id))["records"]) == 5
-    assert _hub(mock_config_entry).sessions.query()[0].id == 4
+    assert hub_of(mock_config_entry).sessions.query()[0].id == 4
 
 
 # -- 2: a truncated archive ------------------------------------------------------------------
@@ -155,7 +157,7 @@ async def test_truncated_archive_keeps_latch_ids_and_totals(
     assert (await charger.receive_json(timeout=5))["session_id"] == 1
     for ts in (1700000000, 1700000003):
         await charger.send_json({"type": "metrics", "w": 7200, "ts": ts})
-    handler = _hub(mock_config_entry).devices[CHARGER_ID].handler
+    handler = hub_of(mock_config_entry).devices[CHARGER_ID].handler
     await until(lambda: handler.lifetime.value > 0)
     await charger.send_json({"type": "emergency"})
     await until(lambda: handler.emergency)
@@ -171,7 +173,7 @@ async def test_truncated_archive_keeps_latch_ids_and_totals(
     await hass.async_block_till_done()
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    handler = _hub(mock_config_entry).devices[CHARGER_ID].handler
+    handler = hub_of(mock_config_entry).devices[CHARGER_ID].handler
     assert handler.emergency
     assert state_of(hass, "binary_sensor.charger_1_emergency_stop") == "on"
     assert handler.lifetime.value >= lifetime
@@ -219,7 +221,7 @@ async def test_entity_states_are_the_second_source(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry_id)
     await hass.async_block_till_done()
-    handler = _hub(mock_config_entry).devices[CHARGER_ID].handler
+    handler = hub_of(mock_config_entry).devices[CHARGER_ID].handler
     assert handler.emergency
     assert handler.lifetime.value == 5.0
     assert handler.lifetime_cost == 12.5

@@ -19,14 +19,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.iot_hub.const import CONF_TOKEN_HASH, DOMAIN, EVENT_SESSION_ENDED, CloseCode
-from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kind import Inbound, Source
 from custom_components.iot_hub.sessions import STORAGE_VERSION
 from custom_components.iot_hub.tokens import hash_token
 from custom_components.iot_hub.transport.link import Link
 from custom_components.iot_hub.transport.ws_link import WsLink
 
-from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS
+from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS, hub_of
 from .fakes import FakeLink
 
 STORE_KEY = "iot_hub.sessions.{entry_id}"
@@ -71,12 +70,6 @@ def store(
         "key": key,
         "data": {"next_id": 8, "sessions": stored_sessions},
     }
-
-
-def _hub(entry: MockConfigEntry) -> Hub:
-    hub = entry.runtime_data
-    assert isinstance(hub, Hub)
-    return hub
 
 
 async def _past_grace(hass: HomeAssistant) -> None:
@@ -125,7 +118,7 @@ async def test_removed_device_forgets_its_waiting_session(
 ) -> None:
     """Removing the device drops its sessions; no interruption fires for it later."""
     ended = async_capture_events(hass, EVENT_SESSION_ENDED)
-    hub = _hub(init_integration)
+    hub = hub_of(init_integration)
     assert hass.config_entries.async_remove_subentry(init_integration, OVEN_ID)
     await hass.async_block_till_done()
     await _past_grace(hass)
@@ -144,7 +137,7 @@ async def test_session_of_a_device_removed_while_stopped(
     interruption with no device to point at.
     """
     ended = async_capture_events(hass, EVENT_SESSION_ENDED)
-    assert _hub(init_integration).sessions.query() == []
+    assert hub_of(init_integration).sessions.query() == []
     await _past_grace(hass)
     assert ended == []
     await hass.async_block_till_done()
@@ -162,7 +155,7 @@ async def test_rename_and_rotate_while_offline(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """Both at once, oven offline: nothing to close; old token refused, new one accepted."""
-    hub = _hub(init_integration)
+    hub = hub_of(init_integration)
     device = hub.devices[OVEN_ID]
     hass.config_entries.async_update_subentry(
         init_integration,
@@ -186,7 +179,7 @@ async def test_rename_without_a_registry_device(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A rename still applies to the hub when the registry has no device for it (yet)."""
-    hub = _hub(init_integration)
+    hub = hub_of(init_integration)
     registry = dr.async_get(hass)
     registry_device = registry.async_get_device_by_identifier(
         (DOMAIN, OVEN_ID), init_integration.entry_id
@@ -214,7 +207,7 @@ async def test_rename_without_a_registry_device(
 @pytest.mark.parametrize("stored_sessions", [[]])
 async def test_device_lookups(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     """Apps may name the oven by name, subentry id or registry id; unknown ids give nothing."""
-    hub = _hub(init_integration)
+    hub = hub_of(init_integration)
     oven = hub.devices[OVEN_ID]
     registry_device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, OVEN_ID), init_integration.entry_id
@@ -236,7 +229,7 @@ async def test_no_devices(
     init_integration: MockConfigEntry, subentries: list[ConfigSubentryData]
 ) -> None:
     """A hub without devices answers every app with 'unknown device'."""
-    hub = _hub(init_integration)
+    hub = hub_of(init_integration)
     assert hub.device_for_client(None, {}) == CloseCode.UNKNOWN_DEVICE
     assert hub.device_for_token(OVEN_TOKEN) is None
 
@@ -254,7 +247,7 @@ async def test_frames_of_a_replaced_link_are_dropped(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A replaced socket's late frames neither update state nor get replies on the new one."""
-    hub = _hub(init_integration)
+    hub = hub_of(init_integration)
     oven = hub.devices[OVEN_ID]
     old, new = FakeLink(), FakeLink()
     hub.attach_device(oven, old)
@@ -276,7 +269,7 @@ async def test_frames_without_a_connection_fit_the_transport_contract(
     """A frame that no WebSocket carried (an MQTT message, an HTTP POST of a reading) goes
     through the same ``Inbound``: a one-shot link collects the replies, and the device's
     connection, if any, is not disturbed."""
-    hub = _hub(init_integration)
+    hub = hub_of(init_integration)
     oven = hub.devices[OVEN_ID]
     socket = FakeLink()
     hub.attach_device(oven, socket)

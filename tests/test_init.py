@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
-from aiohttp import WSMsgType, WSServerHandshakeError
+from aiohttp import WSServerHandshakeError
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -18,16 +18,10 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kind import Inbound, Source
 from custom_components.iot_hub.sessions import ActorRef
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, closed_with, state_of, until
 from .fakes import FakeLink
 
 STORE_KEY = "iot_hub.sessions.{entry_id}"
-
-
-async def _closed_with(ws: Any, code: int) -> None:
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.CLOSE, msg
-    assert ws.close_code == code
 
 
 async def test_services_exist_without_an_entry(hass: HomeAssistant) -> None:
@@ -57,8 +51,8 @@ async def test_unload_closes_connections_then_503(
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.NOT_LOADED
-    await _closed_with(oven, CloseCode.UNLOADING)
-    await _closed_with(app, CloseCode.UNLOADING)
+    await closed_with(oven, CloseCode.UNLOADING)
+    await closed_with(app, CloseCode.UNLOADING)
     assert state_of(hass, "sensor.oven_temperature") == STATE_UNAVAILABLE
     stored = hass_storage[STORE_KEY.format(entry_id=init_integration.entry_id)]["data"]
     assert [(s["id"], s["status"]) for s in stored["sessions"]] == [(1, "active")]

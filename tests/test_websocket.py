@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import logging
 from unittest.mock import patch
 
-from aiohttp import WSMsgType, WSServerHandshakeError
+from aiohttp import WSServerHandshakeError
 from homeassistant.components.http.ban import KEY_FAILED_LOGIN_ATTEMPTS
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.iot_hub.const import WS_PATH, CloseCode
 from custom_components.iot_hub.transport import limits, websocket, ws_link
 
-from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, state_of, until
+from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, closed_with, state_of, until
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -40,19 +40,13 @@ async def _setup_with_ip_ban(hass: HomeAssistant, entry: MockConfigEntry, thresh
     assert await hass.config_entries.async_setup(entry.entry_id)
 
 
-async def _closed_with(ws, code: int) -> None:
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.CLOSE, msg
-    assert ws.close_code == code
-
-
 @pytest.mark.usefixtures("init_integration")
 async def test_missing_credentials_closes_4001(
     ws_connect: WsConnect, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No token at all: 4001 before anything is read, and a log line."""
     ws = await ws_connect()
-    await _closed_with(ws, CloseCode.MISSING_CREDENTIALS)
+    await closed_with(ws, CloseCode.MISSING_CREDENTIALS)
     await until(lambda: "missing credentials" in caplog.text)
 
 
@@ -66,9 +60,9 @@ async def test_invalid_token_closes_4003_counted_and_banned(
     """A wrong token: 4003, counted by HA's ban machinery, the token kept out of the log."""
     await _setup_with_ip_ban(hass, mock_config_entry, threshold=2)
     ws = await ws_connect("?token=not-a-token-of-anything")
-    await _closed_with(ws, CloseCode.INVALID_TOKEN)
+    await closed_with(ws, CloseCode.INVALID_TOKEN)
     ws = await ws_connect(headers={"Authorization": "Bearer also-wrong"})
-    await _closed_with(ws, CloseCode.INVALID_TOKEN)
+    await closed_with(ws, CloseCode.INVALID_TOKEN)
     # HA silences aiohttp's access log (bootstrap sets it to WARNING); nothing else may leak.
     assert not [
         r
@@ -97,7 +91,7 @@ async def test_failures_below_threshold_are_counted_quietly(
     await _setup_with_ip_ban(hass, mock_config_entry, threshold=10)
     for _ in range(4):
         ws = await ws_connect("?token=wrong")
-        await _closed_with(ws, CloseCode.INVALID_TOKEN)
+        await closed_with(ws, CloseCode.INVALID_TOKEN)
     await until(lambda: sum(hass.http.app[KEY_FAILED_LOGIN_ATTEMPTS].values()) == 4)
     assert caplog.text.count("Refused a connection") == 1
     assert caplog.text.count("Login attempt or request with invalid authentication") == 1
@@ -179,7 +173,7 @@ async def test_too_big_frame_closes_1009_only_that_connection(
     app = await ws_connect(f"?token={hass_access_token}")
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
     await oven.send_str("1" * (websocket.MAX_FRAME_BYTES + 1))
-    await _closed_with(oven, CloseCode.TOO_BIG)
+    await closed_with(oven, CloseCode.TOO_BIG)
     await until(lambda: "exceeds limit" in caplog.text)
     await app.send_json({"command": "STOP"})
     assert await app.receive_json(timeout=5) == {"error": "no active session"}
@@ -202,7 +196,7 @@ async def test_flood_is_dropped_then_cut_off(
     for value in range(200):
         await oven.send_str(f"{value}")
     assert await oven.receive_json(timeout=5) == {"error": "rate limit exceeded"}
-    await _closed_with(oven, CloseCode.POLICY)
+    await closed_with(oven, CloseCode.POLICY)
     assert "sends too fast" in caplog.text
     assert "kept flooding" in caplog.text
     # The first readings (within the burst) were applied; the neighbour still works.
@@ -220,7 +214,7 @@ async def test_newer_connection_wins(hass: HomeAssistant, ws_connect: WsConnect)
     await first.send_str("20")
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "20.0")
     second = await ws_connect(f"?token={OVEN_TOKEN}")
-    await _closed_with(first, CloseCode.REPLACED)
+    await closed_with(first, CloseCode.REPLACED)
     await second.send_str("21")
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
     assert state_of(hass, "binary_sensor.oven_connectivity") == "on"
@@ -250,12 +244,12 @@ async def test_app_unknown_device_and_revoked_token(
 ) -> None:
     """An app naming no such oven gets 4005; revoking its HA token closes it."""
     ws = await ws_connect(f"?token={hass_access_token}&device=nope")
-    await _closed_with(ws, CloseCode.UNKNOWN_DEVICE)
+    await closed_with(ws, CloseCode.UNKNOWN_DEVICE)
     ws = await ws_connect(f"?token={hass_access_token}&device=oven")
     refresh_token = hass.auth.async_validate_access_token(hass_access_token)
     assert refresh_token is not None
     hass.auth.async_remove_refresh_token(refresh_token)
-    await _closed_with(ws, CloseCode.INVALID_TOKEN)
+    await closed_with(ws, CloseCode.INVALID_TOKEN)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +262,7 @@ async def test_app_must_choose_among_several_ovens(
 ) -> None:
     """With two ovens an app without ?device= gets 4006 (seed 002's 'no estacionId')."""
     ws = await ws_connect(f"?token={hass_access_token}")
-    await _closed_with(ws, CloseCode.DEVICE_NOT_CHOSEN)
+    await closed_with(ws, CloseCode.DEVICE_NOT_CHOSEN)
 
 
 async def test_ws_path_constant() -> None:
@@ -312,5 +306,5 @@ async def test_home_assistant_stop_closes_devices_with_1001(
     app = await ws_connect(f"?token={hass_access_token}")
     await until(lambda: state_of(hass, "binary_sensor.oven_connectivity") == "on")
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
-    await _closed_with(oven, CloseCode.UNLOADING)
-    await _closed_with(app, CloseCode.UNLOADING)
+    await closed_with(oven, CloseCode.UNLOADING)
+    await closed_with(app, CloseCode.UNLOADING)

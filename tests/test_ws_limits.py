@@ -29,20 +29,14 @@ from custom_components.iot_hub.const import (
     WS_PATH,
     CloseCode,
 )
-from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.transport import limits, websocket, ws_link
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until
-from .test_websocket import _closed_with, _setup_with_ip_ban, no_ban_file
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, closed_with, hub_of, state_of, until
+from .test_websocket import _setup_with_ip_ban, no_ban_file
 
 __all__ = ["no_ban_file"]  # a fixture, used by name
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
-
-
-def _hub(hass: HomeAssistant) -> Hub:
-    hub: Hub = hass.config_entries.async_entries("iot_hub")[0].runtime_data
-    return hub
 
 
 # -- 9: floods ------------------------------------------------------------------------------
@@ -78,7 +72,7 @@ async def test_flood_over_a_window_is_closed_once_warned_and_backed_off(
     assert caplog.text.count("kept flooding") == 1
     # Reconnecting at once: refused for the back-off period, with its own code.
     again = await ws_connect(f"?token={OVEN_TOKEN}")
-    await _closed_with(again, CloseCode.BACKING_OFF)
+    await closed_with(again, CloseCode.BACKING_OFF)
     assert state_of(hass, "binary_sensor.oven_connectivity") == "off"
     await asyncio.sleep(1.1)
     later = await ws_connect(f"?token={OVEN_TOKEN}")
@@ -101,8 +95,8 @@ async def test_reader_that_stops_reading_is_closed_1013_by_bytes_buffered(
     monkeypatch.setattr(ws_link, "MAX_PENDING", 100_000)  # the frame count never trips
     monkeypatch.setattr(ws_link, "MAX_BUFFERED_BYTES", 256 * 1024)
     app = await ws_connect(f"?token={hass_access_token}")
-    await until(lambda: _hub(hass).devices[OVEN_ID].clients)
-    (link,) = _hub(hass).devices[OVEN_ID].clients
+    await until(lambda: hub_of(hass).devices[OVEN_ID].clients)
+    (link,) = hub_of(hass).devices[OVEN_ID].clients
     frame = "x" * 16_000
     for _ in range(2_000):  # 32 MB at most: far beyond any socket buffer
         if link.closing:
@@ -182,8 +176,8 @@ async def test_reader_that_never_reads_is_let_go_after_the_grace(
     monkeypatch.setattr(ws_link, "MAX_BUFFERED_BYTES", 64 * 1024)
     monkeypatch.setattr(ws_link, "WRITER_GRACE", 0.2)
     _reader, writer = await _raw_websocket(hass_client_no_auth, f"?token={OVEN_TOKEN}")
-    await until(lambda: _hub(hass).devices[OVEN_ID].link is not None)
-    link = _hub(hass).devices[OVEN_ID].link
+    await until(lambda: hub_of(hass).devices[OVEN_ID].link is not None)
+    link = hub_of(hass).devices[OVEN_ID].link
     assert link is not None
     for _ in range(2_000):
         if link.closing:
@@ -208,7 +202,7 @@ async def test_frame_of_exactly_16_kib_is_accepted(
     await oven.send_str("20.5".rjust(16_384))
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "20.5")
     await oven.send_str("20.5".rjust(16_385))
-    await _closed_with(oven, CloseCode.TOO_BIG)
+    await closed_with(oven, CloseCode.TOO_BIG)
 
 
 @pytest.mark.parametrize(
@@ -232,13 +226,13 @@ async def test_connection_caps_per_user_and_per_address(
     first = await ws_connect(f"?token={hass_access_token}")
     await ws_connect(f"?token={hass_access_token}")
     refused = await ws_connect(f"?token={third}")
-    await _closed_with(refused, CloseCode.TOO_MANY_CONNECTIONS)
+    await closed_with(refused, CloseCode.TOO_MANY_CONNECTIONS)
     assert "too many connections" in caplog.text
     oven = await ws_connect(f"?token={OVEN_TOKEN}")  # a device: one per device anyway
     await oven.send_str("22")
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "22.0")
     await first.close()
-    await until(lambda: len(_hub(hass).devices[OVEN_ID].clients) == 1)
+    await until(lambda: len(hub_of(hass).devices[OVEN_ID].clients) == 1)
     again = await ws_connect(f"?token={third}")
     await again.send_json({"command": "BOGUS"})
     assert "unknown command" in (await again.receive_json(timeout=5))["error"]
@@ -257,13 +251,13 @@ async def test_device_token_on_app_query_is_refused_and_leaves_the_device_alone(
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "20.0")
     app = await ws_connect(f"?token={OVEN_TOKEN}&device=oven")
     await app.send_json({"type": "mobile_app"})
-    await _closed_with(app, CloseCode.INVALID_TOKEN)
+    await closed_with(app, CloseCode.INVALID_TOKEN)
     await oven.send_str("21")
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
     assert not oven.closed
     # A device that truly reconnects still replaces its older socket.
     second = await ws_connect(f"?token={OVEN_TOKEN}")
-    await _closed_with(oven, CloseCode.REPLACED)
+    await closed_with(oven, CloseCode.REPLACED)
     await second.send_str("23")
     await until(lambda: state_of(hass, "sensor.oven_temperature") == "23.0")
 
@@ -378,5 +372,5 @@ async def test_flooding_app_is_backed_off_by_user_and_pings_are_answered(
         pass
     assert app.close_code == CloseCode.POLICY
     again = await ws_connect(f"?token={hass_access_token}")
-    await _closed_with(again, CloseCode.BACKING_OFF)
+    await closed_with(again, CloseCode.BACKING_OFF)
     assert msg.type is WSMsgType.CLOSE

@@ -39,7 +39,6 @@ class Archive:
         self.path = Path(hass.config.path(".storage", f"{DOMAIN}.archive.{entry_id}.jsonl"))
         self._lock = asyncio.Lock()
         self.lines = 0  # lines in the file now
-        self.bytes_written = 0  # what appends wrote since load (a save's cost, for tests)
 
     async def async_load(self) -> tuple[list[Any], list[BadLine]]:
         """Every record still in the file (forgotten devices' left out), and the bad lines."""
@@ -55,7 +54,6 @@ class Archive:
         async with self._lock:
             await self._hass.async_add_executor_job(_append, self.path, text)
             self.lines += text.count("\n")
-            self.bytes_written += len(text)
 
     async def async_compact(self, keep_per_device: int, kept: int) -> None:
         """Rewrite the file to what the bound keeps, when it has grown well past ``kept``."""
