@@ -35,6 +35,12 @@ class ErrorKey(StrEnum):
     EMERGENCY_ACTIVE = "emergency_active"
     NO_EMERGENCY = "no_emergency"
     CARD_REJECTED = "card_rejected"
+    # Appliances (MQTT, seed 003).
+    UNKNOWN_APPLIANCE = "unknown_appliance"
+    ALREADY_CLAIMED = "already_claimed"
+    NOT_CLAIMED = "not_claimed"
+    FOLLOWS_SCHEDULE = "follows_schedule"
+    MQTT_UNAVAILABLE = "mqtt_unavailable"
 
 
 # Keys any kind with sessions can meet, whatever it is; a kind adds its own to these.
