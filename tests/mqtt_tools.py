@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from custom_components.iot_hub.transport.mqtt.client_bus import ClientSettings
+from custom_components.iot_hub.transport.mqtt.connection import ClientSettings
 
 from .mosquitto import HOST, SHARED_PORT, TlsFiles
 

@@ -21,12 +21,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 import pytest
 
-from custom_components.iot_hub.transport.mqtt import client_bus
-from custom_components.iot_hub.transport.mqtt.client_bus import (
-    ClientMqttBus,
-    ClientSettings,
-    async_probe,
-)
+from custom_components.iot_hub.transport.mqtt import client_bus, connection
+from custom_components.iot_hub.transport.mqtt.client_bus import ClientMqttBus
+from custom_components.iot_hub.transport.mqtt.connection import ClientSettings, async_probe
 
 from .conftest import until
 from .mosquitto import (
@@ -339,7 +336,7 @@ async def test_tls(make_bus: MakeBus, tmp_path: Any) -> None:
         refused = bus_settings(port=broker.port, tls=True)
         assert await async_probe(refused) == "cannot_connect"
         trusting = ssl.create_default_context(cafile=str(tls.ca))
-        with patch.object(client_bus, "client_context", return_value=trusting):
+        with patch.object(connection, "client_context", return_value=trusting):
             assert await async_probe(refused) is None
             bus = await connected(await make_bus(port=broker.port, tls=True))
         inbox = Inbox()
@@ -407,13 +404,13 @@ async def test_broker_restart_in_the_middle_of_traffic(
     """
     gate = asyncio.Event()
     gate.set()
-    connect = client_bus.async_connect
+    connect = connection.async_connect
 
     async def gated_connect(client: aiomqtt.Client) -> None:
         await gate.wait()
         await connect(client)
 
-    with patch.object(client_bus, "async_connect", gated_connect):
+    with patch.object(connection, "async_connect", gated_connect):
         bus = await connected(await make_bus(port=mosquitto.port))
         changes: list[bool] = []
         bus.on_connection_change(changes.append)
@@ -488,14 +485,14 @@ async def test_refused_subscription_is_logged(
     Mosquitto 2.0 grants every subscription and applies its ACL on delivery, so the refusal
     is injected.
     """
-    real_subscribe = client_bus._Client.subscribe
+    real_subscribe = connection.SessionClient.subscribe
 
     async def refusing(self: Any, topic: Any, *args: Any, **kwargs: Any) -> Any:
         if topic == f"{base}/secret/#":
             return [ReasonCode(PacketTypes.SUBACK, "Not authorized")]
         return await real_subscribe(self, topic, *args, **kwargs)
 
-    with patch.object(client_bus._Client, "subscribe", refusing):
+    with patch.object(connection.SessionClient, "subscribe", refusing):
         bus = await connected(await make_bus())
         inbox = Inbox()
         await bus.async_subscribe(f"{base}/secret/#", inbox)
@@ -512,7 +509,7 @@ async def test_refused_subscription_is_logged(
 
 async def test_without_subscription_identifiers(make_bus: MakeBus, base: str) -> None:
     """A broker without subscription identifiers (CONNACK says so): filters are matched here."""
-    with patch.object(client_bus._Client, "subscription_ids", False):
+    with patch.object(connection.SessionClient, "subscription_ids", False):
         bus = await connected(await make_bus())
         inbox, other = Inbox(), Inbox()
         await bus.async_subscribe(f"{base}/+/state", inbox)
@@ -524,7 +521,7 @@ async def test_without_subscription_identifiers(make_bus: MakeBus, base: str) ->
 
 async def test_connack_without_subscription_identifiers(hass: HomeAssistant) -> None:
     """The CONNACK property that turns subscription identifiers off is heard."""
-    client = client_bus.make_client(bus_settings())
+    client = connection.make_client(bus_settings())
     assert client.subscription_ids
     properties = Properties(PacketTypes.CONNACK)
     properties.SubscriptionIdentifierAvailable = 0
@@ -534,7 +531,7 @@ async def test_connack_without_subscription_identifiers(hass: HomeAssistant) -> 
 
 async def test_colliding_subscription_ids(make_bus: MakeBus, base: str) -> None:
     """Two filters whose identifiers collide get distinct ones; each hears only its own."""
-    with patch.object(client_bus, "subscription_id", return_value=7):
+    with patch.object(connection, "subscription_id", return_value=7):
         bus = await connected(await make_bus())
         one, two = Inbox(), Inbox()
         await bus.async_subscribe(f"{base}/one", one)
@@ -558,8 +555,8 @@ async def test_failures_of_single_operations(
     """
     bus = await connected(await make_bus())
     assert bus.settings.port == SHARED_PORT
-    real_subscribe = client_bus._Client.subscribe
-    real_publish = client_bus._Client.publish
+    real_subscribe = connection.SessionClient.subscribe
+    real_publish = connection.SessionClient.publish
     failures = {"subscribe": 1, "publish": 1}
 
     async def flaky_subscribe(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -581,9 +578,9 @@ async def test_failures_of_single_operations(
 
     inbox = Inbox()
     with (
-        patch.object(client_bus._Client, "subscribe", flaky_subscribe),
-        patch.object(client_bus._Client, "publish", flaky_publish),
-        patch.object(client_bus._Client, "unsubscribe", failing_unsubscribe),
+        patch.object(connection.SessionClient, "subscribe", flaky_subscribe),
+        patch.object(connection.SessionClient, "publish", flaky_publish),
+        patch.object(connection.SessionClient, "unsubscribe", failing_unsubscribe),
     ):
         unsubscribe = await bus.async_subscribe(f"{base}/later", Inbox())  # deferred
         await bus.async_subscribe(f"{base}/#", inbox)
@@ -600,7 +597,7 @@ async def test_restore_failure_starts_a_new_connection(
     hass: HomeAssistant, base: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No SUBACK in time while restoring: the connection is dropped and made again."""
-    real_subscribe = client_bus._Client.subscribe
+    real_subscribe = connection.SessionClient.subscribe
     calls = 0
 
     async def first_times_out(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -613,7 +610,7 @@ async def test_restore_failure_starts_a_new_connection(
     bus = ClientMqttBus(hass, bus_settings())
     inbox = Inbox()
     await bus.async_subscribe(f"{base}/x", inbox)  # before start: restored at connect
-    with patch.object(client_bus._Client, "subscribe", first_times_out):
+    with patch.object(connection.SessionClient, "subscribe", first_times_out):
         await bus.async_start()
         try:
             await connected(bus)
@@ -641,6 +638,6 @@ async def test_listeners_and_lifecycle(make_bus: MakeBus) -> None:
 
 async def test_disconnect_error_is_only_logged(hass: HomeAssistant) -> None:
     """A failing DISCONNECT leaves nothing to handle."""
-    client = client_bus.make_client(bus_settings())
-    with patch.object(client_bus._Client, "__aexit__", side_effect=aiomqtt.MqttError("gone")):
-        await client_bus.async_disconnect(client)
+    client = connection.make_client(bus_settings())
+    with patch.object(connection.SessionClient, "__aexit__", side_effect=aiomqtt.MqttError("gone")):
+        await connection.async_disconnect(client)

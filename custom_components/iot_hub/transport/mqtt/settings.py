@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 
 if TYPE_CHECKING:
     from .bus import MqttBus
-    from .client_bus import ClientSettings
+    from .connection import ClientSettings
 
 CONF_MQTT_TRANSPORT: Final = "mqtt_transport"
 TRANSPORT_HOME_ASSISTANT: Final = "home_assistant"
@@ -61,7 +61,7 @@ def client_settings(options: Mapping[str, Any], client_id: str, **extra: Any) ->
 
     ``extra``: more ``ClientSettings`` fields (timeouts, back-off) for a check or a test.
     """
-    from .client_bus import ClientSettings
+    from .connection import ClientSettings
 
     return ClientSettings(
         host=str(options.get(CONF_MQTT_HOST) or ""),
@@ -94,7 +94,7 @@ async def async_check_broker(hass: HomeAssistant, options: Mapping[str, Any]) ->
 
     It connects under a client id of its own, so a running hub keeps its session.
     """
-    from .client_bus import async_probe
+    from .connection import async_probe
 
     settings = client_settings(
         options, "iot_hub", timeout=CHECK_TIMEOUT, keepalive=int(CHECK_TIMEOUT) * 2
