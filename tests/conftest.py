@@ -31,6 +31,15 @@ from custom_components.iot_hub.const import (
 from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.tokens import hash_token
 
+# What the options flow stores for MQTT and appliances when left as offered.
+MQTT_OPTIONS = {
+    "mqtt_transport": "home_assistant",
+    "mqtt_prefix": "iot_hub",
+    "mqtt_silence_timeout": 600,
+}
+APPLIANCE_OPTIONS = {"appliance_log_size": 10_000}
+MQTT_FIELDS = ["mqtt_transport", "mqtt_prefix", "mqtt_legacy_filter", "mqtt_silence_timeout"]
+
 OVEN_TOKEN = "oven-one-token-0123456789"
 OVEN2_TOKEN = "oven-two-token-9876543210"
 OVEN_ID = "oven1subentry"

@@ -48,6 +48,8 @@ from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
 
 from .conftest import (
+    APPLIANCE_OPTIONS,
+    MQTT_OPTIONS,
     OVEN2_TOKEN,
     OVEN_ID,
     OVEN_TOKEN,
@@ -133,14 +135,13 @@ async def test_user_step_creates_the_hub(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("init_integration")
 async def test_second_hub_aborts(hass: HomeAssistant) -> None:
-    """Only one hub: the manifest's single_config_entry makes HA itself refuse a second (and
-    stop offering "Add hub"), worded by HA's own translation."""
+    """Only one hub, refused by the flow itself: the manifest's single_config_entry would also
+    abort the discovery flows of new appliances, so the manifest must not set it."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "single_instance_allowed"
-    assert result["translation_domain"] == "homeassistant"
     manifest = json.loads((Path(__file__).parent.parent / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["single_config_entry"] is True
+    assert "single_config_entry" not in manifest
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
@@ -170,6 +171,8 @@ async def test_options_history_size_applies_without_reload(
         CONF_RESUME_GRACE: DEFAULT_RESUME_GRACE,
         CONF_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
         CONF_MAX_CONNECTIONS_PER_USER: DEFAULT_MAX_CONNECTIONS_PER_USER,
+        **MQTT_OPTIONS,
+        **APPLIANCE_OPTIONS,
     }
     # The number selector hands over floats; they are stored as ints.
     result = await hass.config_entries.options.async_configure(
@@ -180,7 +183,13 @@ async def test_options_history_size_applies_without_reload(
     await hass.async_block_till_done()
     caps = {CONF_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS}
     caps[CONF_MAX_CONNECTIONS_PER_USER] = 4
-    assert init_integration.options == {CONF_HISTORY_SIZE: 2, CONF_RESUME_GRACE: 5, **caps}
+    stored = {**MQTT_OPTIONS, "mqtt_legacy_filter": "", **APPLIANCE_OPTIONS}
+    assert init_integration.options == {
+        CONF_HISTORY_SIZE: 2,
+        CONF_RESUME_GRACE: 5,
+        **caps,
+        **stored,
+    }
 
     assert init_integration.runtime_data is hub  # not reloaded
     assert link.closed is None  # and the device was not dropped
@@ -192,7 +201,13 @@ async def test_options_history_size_applies_without_reload(
     # The form now shows the stored values.
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     defaults = _defaults(result)
-    assert defaults == {CONF_HISTORY_SIZE: 2, CONF_RESUME_GRACE: 5, **caps}
+    assert defaults == {
+        CONF_HISTORY_SIZE: 2,
+        CONF_RESUME_GRACE: 5,
+        **caps,
+        **MQTT_OPTIONS,
+        **APPLIANCE_OPTIONS,
+    }
 
 
 async def test_options_grace_period_used_after_restart(

@@ -44,7 +44,16 @@ from custom_components.iot_hub.kinds.charger.const import (
 )
 from custom_components.iot_hub.tokens import hash_token
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, closed_with, oven_subentry
+from .conftest import (
+    APPLIANCE_OPTIONS,
+    MQTT_FIELDS,
+    MQTT_OPTIONS,
+    OVEN_ID,
+    OVEN_TOKEN,
+    WsConnect,
+    closed_with,
+    oven_subentry,
+)
 from .test_charger import (
     CARD,
     CHARGER_ID,
@@ -62,6 +71,7 @@ DEFAULT_CAPS = {
     CONF_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     CONF_MAX_CONNECTIONS_PER_USER: DEFAULT_MAX_CONNECTIONS_PER_USER,
 }
+STORED_MQTT = {**MQTT_OPTIONS, "mqtt_legacy_filter": "", **APPLIANCE_OPTIONS}
 
 
 @pytest.fixture
@@ -498,11 +508,14 @@ async def test_options_price_applies_to_the_running_hub(
         CONF_HISTORY_SIZE,
         CONF_RESUME_GRACE,
         *DEFAULT_CAPS,
+        *MQTT_FIELDS,
         CONF_PRICE,
         CONF_PRICE_ENTITY,
         CONF_NEW_TAGS_PER_HOUR,
+        *APPLIANCE_OPTIONS,
     ]
     assert _suggested(result) == {
+        "mqtt_legacy_filter": "",
         CONF_PRICE: None,
         CONF_PRICE_ENTITY: None,
         CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
@@ -516,6 +529,7 @@ async def test_options_price_applies_to_the_running_hub(
         CONF_HISTORY_SIZE: 50,
         CONF_RESUME_GRACE: 60,
         **DEFAULT_CAPS,
+        **STORED_MQTT,
         CONF_PRICE: 1.0,
     }
     assert isinstance(init_integration.options[CONF_PRICE], float)
@@ -524,6 +538,7 @@ async def test_options_price_applies_to_the_running_hub(
     hass.states.async_set("sensor.spot", "0.31")
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert _suggested(result) == {
+        "mqtt_legacy_filter": "",
         CONF_PRICE: 1.0,
         CONF_PRICE_ENTITY: None,
         CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
@@ -549,6 +564,7 @@ async def test_options_price_applies_to_the_running_hub(
     # Clearing the sensor falls back to the fixed price; clearing both leaves no price.
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert _suggested(result) == {
+        "mqtt_legacy_filter": "",
         CONF_PRICE: 0.25,
         CONF_PRICE_ENTITY: "sensor.spot",
         CONF_NEW_TAGS_PER_HOUR: DEFAULT_NEW_TAGS_PER_HOUR,
@@ -569,6 +585,7 @@ async def test_options_price_applies_to_the_running_hub(
         CONF_HISTORY_SIZE: 50,
         CONF_RESUME_GRACE: 60,
         **DEFAULT_CAPS,
+        **STORED_MQTT,
     }
     assert hub.devices[CHARGER_ID].handler.price_now() is None
 

@@ -22,8 +22,9 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.iot_hub.transport.mqtt.bus import MqttNotSetUpError
 from custom_components.iot_hub.transport.mqtt.client_bus import ClientMqttBus
-from custom_components.iot_hub.transport.mqtt.ha_bus import HaMqttBus, MqttNotSetUpError
+from custom_components.iot_hub.transport.mqtt.ha_bus import HaMqttBus
 
 from .conftest import until
 from .mosquitto import (

@@ -21,7 +21,9 @@ PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.EVENT,
+    Platform.SELECT,
     Platform.SENSOR,
+    Platform.SWITCH,
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -31,6 +33,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the endpoint and the actions, once."""
     async_register_view(hass)
     async_register_services(hass)
+    for kind in kinds.registered():
+        if kind.register is not None:
+            kind.register(hass)
     return True
 
 
@@ -60,6 +65,9 @@ async def _async_entry_updated(hass: HomeAssistant, entry: IotHubConfigEntry) ->
     hub = entry.runtime_data
     hub.sessions.set_history_size(entry.options.get(CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE))
     hub.async_sync_subentries()
+    for part in hub.kind_parts.values():
+        part.options_changed()
+    await hub.mqtt.async_apply_options()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: IotHubConfigEntry) -> bool:

@@ -14,7 +14,11 @@ SUBENTRY_DEVICE: Final = "device"
 
 # Keys of a device subentry's data.
 CONF_KIND: Final = "kind"
-CONF_TOKEN_HASH: Final = "token_sha256"
+CONF_TOKEN_HASH: Final = "token_sha256"  # absent for MQTT devices (the broker authenticates)
+CONF_TRANSPORT: Final = "transport"
+CONF_MQTT_ID: Final = "mqtt_id"  # the <id> of the device's topics: <prefix>/<id>/state ...
+TRANSPORT_WEBSOCKET: Final = "websocket"
+TRANSPORT_MQTT: Final = "mqtt"
 
 # Keys of the hub entry's options.
 CONF_HISTORY_SIZE: Final = "history_size"
@@ -26,6 +30,10 @@ CONF_MAX_CONNECTIONS_PER_ADDRESS: Final = "max_connections_per_address"
 CONF_MAX_CONNECTIONS_PER_USER: Final = "max_connections_per_user"
 DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: Final = 64
 DEFAULT_MAX_CONNECTIONS_PER_USER: Final = 32
+
+# MQTT devices with no last will are offline after this long without a message.
+CONF_MQTT_SILENCE: Final = "mqtt_silence_timeout"
+DEFAULT_MQTT_SILENCE: Final = 600
 
 EVENT_SESSION_STARTED: Final = "iot_hub_session_started"
 EVENT_SESSION_ENDED: Final = "iot_hub_session_ended"

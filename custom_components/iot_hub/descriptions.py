@@ -6,7 +6,7 @@ the device's live state and reaches its sessions through ``handler.device``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -16,7 +16,9 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.button import ButtonEntityDescription
 from homeassistant.components.event import EventEntityDescription
+from homeassistant.components.select import SelectEntityDescription
 from homeassistant.components.sensor import SensorEntityDescription
+from homeassistant.components.switch import SwitchEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.typing import StateType
@@ -73,6 +75,25 @@ class IotHubEventDescription(IotHubEntityDescription, EventEntityDescription):
 
     # Its events arrive on their own signal, with their data; this is for availability.
     updates_on: frozenset[Update] = frozenset({Update.CONNECTION})
+
+
+@dataclass(frozen=True, kw_only=True)
+class IotHubSwitchDescription(IotHubEntityDescription, SwitchEntityDescription):
+    """A switch whose state is the device's real one; turning it asks the device.
+
+    ``turn_fn(handler, on, actor)``; refusals raise ``IotHubError``.
+    """
+
+    is_on_fn: Callable[[Any], bool | None]
+    turn_fn: Callable[[Any, bool, ActorRef], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IotHubSelectDescription(IotHubEntityDescription, SelectEntityDescription):
+    """A choice of how the device is run; ``select_fn(handler, option, actor)``."""
+
+    current_fn: Callable[[Any], str | None]
+    select_fn: Callable[[Any, str, ActorRef], Awaitable[None]]
 
 
 def last_session(key: str) -> Callable[[Any], StateType]:

@@ -16,11 +16,18 @@ from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .const import DOMAIN, SessionStatus
+from .const import (
+    CONF_MQTT_ID,
+    CONF_TRANSPORT,
+    DOMAIN,
+    TRANSPORT_MQTT,
+    TRANSPORT_WEBSOCKET,
+    SessionStatus,
+)
 from .errors import ErrorKey, IotHubError
 from .kind import Kind, KindHandler
 from .sessions import ActorRef, Session, SessionManager
-from .signals import Update, signal_device_update, signal_entity_event
+from .signals import Update, signal_device_update, signal_entity_event, signal_new_entities
 from .transport.link import Link
 
 
@@ -31,7 +38,7 @@ class DeviceRuntime:
     id: str  # subentry id; also the HA device identifier
     name: str
     kind: Kind
-    token_hash: str
+    token_hash: str | None  # None for an MQTT device: the broker authenticates it
     data: Mapping[str, Any]
     hass: HomeAssistant
     entry: ConfigEntry[Any]
@@ -39,6 +46,10 @@ class DeviceRuntime:
     link: Link | None = None
     clients: set[Link] = field(default_factory=set)
     last_reading_at: datetime | None = None
+    # Set by the hub for an MQTT device: publish (topic leaf, payload, retain).
+    mqtt_publish: Callable[[str, str, bool], None] | None = None
+    # The per-hub part of the device's kind (``Kind.per_hub``), if it has one.
+    kind_part: Any = None
     # Set right after construction: the kind's handler needs this context to be built.
     handler: KindHandler = field(init=False)
     _signals: dict[Update, Any] = field(default_factory=dict)
@@ -47,6 +58,18 @@ class DeviceRuntime:
         """Build the kind's handler for this device."""
         self._signals = {what: signal_device_update(self.id, what) for what in Update}
         self.handler = self.kind.create(self)
+
+    @property
+    def transport(self) -> str:
+        """How the device reaches the hub: ``websocket`` or ``mqtt``."""
+        return str(self.data.get(CONF_TRANSPORT, TRANSPORT_WEBSOCKET))
+
+    @property
+    def mqtt_id(self) -> str | None:
+        """The ``<id>`` of an MQTT device's topics."""
+        if self.transport != TRANSPORT_MQTT:
+            return None
+        return str(self.data[CONF_MQTT_ID])
 
     # -- what entities and the hub read ----------------------------------------------------
 
@@ -176,3 +199,17 @@ class DeviceRuntime:
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a coroutine tied to the hub entry's life."""
         self.entry.async_create_task(self.hass, coro, name)
+
+    def publish_config(self, payload: str) -> None:
+        """Publish the configuration retained on ``<prefix>/<id>/config`` (MQTT devices)."""
+        if self.mqtt_publish is not None:
+            self.mqtt_publish("config", payload, True)
+
+    def kind_hub(self) -> Any:
+        """The per-hub part of the device's kind, if it has one."""
+        return self.kind_part
+
+    @callback
+    def new_entities(self) -> None:
+        """The handler revealed new entities: the platforms add them."""
+        async_dispatcher_send(self.hass, signal_new_entities(self.id))

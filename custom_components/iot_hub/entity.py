@@ -21,7 +21,7 @@ from .const import DOMAIN
 from .descriptions import IotHubEntityDescription
 from .device import DeviceRuntime
 from .hub import IotHubConfigEntry
-from .signals import signal_device_added, signal_device_update
+from .signals import signal_device_added, signal_device_update, signal_new_entities
 
 MANUFACTURER = "iot_hub"
 
@@ -38,11 +38,13 @@ class IotHubEntity(Entity):
         self.device = device
         self.entity_description = description
         self._attr_unique_id = unique_id(device.id, description.key)
+        registry = device.handler.registry_info()
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, device.id)},
             name=device.name,
             manufacturer=MANUFACTURER,
-            model=device.kind.model,
+            model=registry.get("model") or device.kind.model,
+            serial_number=registry.get("serial_number"),
         )
 
     @property
@@ -72,18 +74,39 @@ def async_setup_device_entities(
     platform: Platform,
     factory: Callable[[DeviceRuntime, Any], IotHubEntity],
 ) -> None:
-    """Add a platform's entities for every device now and for every device added later."""
+    """Add a platform's entities for every device now and for every device added later.
+
+    A device may reveal entities of its own later (an appliance's parameter seen the first
+    time): they are added when its handler says so.
+    """
+    hass = entry.runtime_data.hass
+    added: dict[str, set[str]] = {}
 
     @callback
-    def add(device: DeviceRuntime) -> None:
-        if descriptions := device.kind.entities.get(platform, ()):
+    def add_new(device: DeviceRuntime) -> None:
+        keys = added.setdefault(device.id, set())
+        descriptions = [
+            description
+            for description in (
+                *device.kind.entities.get(platform, ()),
+                *device.handler.dynamic_descriptions(platform),
+            )
+            if description.key not in keys
+        ]
+        if descriptions:
+            keys.update(description.key for description in descriptions)
             async_add_entities(
                 [factory(device, description) for description in descriptions],
                 config_subentry_id=device.id,
             )
 
+    @callback
+    def add(device: DeviceRuntime) -> None:
+        add_new(device)
+        entry.async_on_unload(
+            async_dispatcher_connect(hass, signal_new_entities(device.id), lambda: add_new(device))
+        )
+
     for device in entry.runtime_data.devices.values():
         add(device)
-    entry.async_on_unload(
-        async_dispatcher_connect(entry.runtime_data.hass, signal_device_added(entry.entry_id), add)
-    )
+    entry.async_on_unload(async_dispatcher_connect(hass, signal_device_added(entry.entry_id), add))

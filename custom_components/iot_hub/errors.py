@@ -41,6 +41,7 @@ class ErrorKey(StrEnum):
     NOT_CLAIMED = "not_claimed"
     FOLLOWS_SCHEDULE = "follows_schedule"
     MQTT_UNAVAILABLE = "mqtt_unavailable"
+    INVALID_FIELDS = "invalid_fields"
 
 
 # Keys any kind with sessions can meet, whatever it is; a kind adds its own to these.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 import logging
+from types import MappingProxyType
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
@@ -21,9 +22,11 @@ from . import capacity
 from .const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
+    CONF_MQTT_SILENCE,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
+    DEFAULT_MQTT_SILENCE,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
     SUBENTRY_DEVICE,
@@ -31,7 +34,8 @@ from .const import (
 )
 from .device import DeviceRuntime
 from .errors import ErrorKey
-from .kind import Inbound, Kind, Route, Source
+from .hub_mqtt import HubMqtt
+from .kind import Inbound, Kind, KindContext, KindHub, Route, Source
 from .sessions import Measure, SessionManager
 from .signals import Update, signal_device_added
 from .tokens import hash_token
@@ -67,6 +71,12 @@ class Hub:
         )
         self.devices: dict[str, DeviceRuntime] = {}
         self._by_token_hash: dict[str, DeviceRuntime] = {}
+        self._by_mqtt_id: dict[str, DeviceRuntime] = {}
+        # The per-hub parts of kinds (the appliances' directory), by kind key.
+        self.kind_parts: dict[str, KindHub] = {
+            kind.key: kind.per_hub(self) for kind in kinds if kind.per_hub is not None
+        }
+        self.mqtt = HubMqtt(self)
 
     def _load_measure(self, kind: str, data: dict[str, Any]) -> Measure:
         load = self.kinds[kind].load_measure
@@ -76,15 +86,23 @@ class Hub:
     async def async_setup(self) -> None:
         """Load sessions, add the devices, forget those removed while HA was stopped."""
         await self.sessions.async_load()
+        for part in self.kind_parts.values():
+            await part.async_setup()
         for subentry in self.entry.get_subentries_of_type(SUBENTRY_DEVICE):
             self._add_device(subentry)
         for device_id in self.sessions.device_ids() - self.devices.keys():
             self.sessions.forget_device(device_id)
         capacity.check(self.hass, self.entry, self.kinds)
+        await self.mqtt.async_start()
 
     async def async_shutdown(self) -> None:
-        """Close every connection and write sessions (unload)."""
+        """Close every connection, disconnect MQTT and write what is kept (unload)."""
         self.close_connections("iot_hub is unloading")
+        for device in self.devices.values():
+            device.handler.unload()
+        await self.mqtt.async_stop()
+        for part in self.kind_parts.values():
+            await part.async_shutdown()
         await self.sessions.async_shutdown()
 
     @callback
@@ -107,29 +125,40 @@ class Hub:
             id=subentry.subentry_id,
             name=subentry.title,
             kind=kind,
-            token_hash=subentry.data[CONF_TOKEN_HASH],
+            token_hash=subentry.data.get(CONF_TOKEN_HASH),
             data=subentry.data,
             hass=self.hass,
             entry=self.entry,
             sessions=self.sessions,
+            kind_part=self.kind_parts.get(kind.key),
         )
         self.devices[device.id] = device
-        self._by_token_hash[device.token_hash] = device
+        if device.token_hash is not None:
+            self._by_token_hash[device.token_hash] = device
+        if device.mqtt_id is not None:
+            self._by_mqtt_id[device.mqtt_id] = device
+            self.bind_mqtt(device)
         return device
+
+    def _remove_device(self, device: DeviceRuntime) -> None:
+        if device.token_hash is not None:
+            del self._by_token_hash[device.token_hash]
+        if device.mqtt_id is not None:
+            self._by_mqtt_id.pop(device.mqtt_id, None)
+        _close_all(device, CloseCode.DEVICE_REMOVED, "device removed from iot_hub")
+        device.handler.unload()
+        self.sessions.forget_device(device.id)
+        _LOGGER.info("Device %s removed", device.name)
 
     @callback
     def async_sync_subentries(self) -> None:
         """Apply added, removed, renamed and re-tokened subentries without a reload."""
         current = {s.subentry_id: s for s in self.entry.get_subentries_of_type(SUBENTRY_DEVICE)}
-        if current.keys() != self.devices.keys():
+        if came_or_went := current.keys() != self.devices.keys():
             # Devices come or go: past HA's entity cap, a repair issue says so.
             capacity.check(self.hass, self.entry, self.kinds)
         for device_id in self.devices.keys() - current.keys():
-            removed = self.devices.pop(device_id)
-            del self._by_token_hash[removed.token_hash]
-            _close_all(removed, CloseCode.DEVICE_REMOVED, "device removed from iot_hub")
-            self.sessions.forget_device(device_id)
-            _LOGGER.info("Device %s removed", removed.name)
+            self._remove_device(self.devices.pop(device_id))
         for device_id, subentry in current.items():
             device = self.devices.get(device_id)
             if device is None:
@@ -138,18 +167,38 @@ class Hub:
                         self.hass, signal_device_added(self.entry.entry_id), added
                     )
                 continue
+            changed = device.data != subentry.data
             if device.name != subentry.title:
                 device.name = subentry.title
                 if (ha_id := self.ha_device_id(device.id)) is not None:
                     dr.async_get(self.hass).async_update_device(ha_id, name=device.name)
+                changed = True
             device.data = subentry.data
-            if subentry.data[CONF_TOKEN_HASH] != device.token_hash:
+            if changed:
+                device.handler.config_changed()
+                self._update_registry(device)
+            if (token_hash := subentry.data.get(CONF_TOKEN_HASH)) != device.token_hash:
                 # A rotated token: the old one must stop working at once.
-                del self._by_token_hash[device.token_hash]
-                device.token_hash = subentry.data[CONF_TOKEN_HASH]
-                self._by_token_hash[device.token_hash] = device
+                if device.token_hash is not None:
+                    del self._by_token_hash[device.token_hash]
+                device.token_hash = token_hash
+                if token_hash is not None:
+                    self._by_token_hash[token_hash] = device
                 if device.link is not None:
                     device.link.close(CloseCode.INVALID_TOKEN, "token rotated")
+        if came_or_went:
+            self.mqtt.devices_changed()  # whether MQTT is missing may have changed
+
+    def _update_registry(self, device: DeviceRuntime) -> None:
+        """Show what the kind says of the device (its model, its serial) in the registry."""
+        if (info := device.handler.registry_info()) and (
+            ha_id := self.ha_device_id(device.id)
+        ) is not None:
+            dr.async_get(self.hass).async_update_device(
+                ha_id,
+                model=info.get("model") or device.kind.model,
+                serial_number=info.get("serial_number"),
+            )
 
     def device_for_token(self, token: str) -> DeviceRuntime | None:
         """The device this token belongs to (looked up by digest, not compared in clear)."""
@@ -218,6 +267,91 @@ class Hub:
             if domain == DOMAIN and (device := self.devices.get(identifier)) is not None:
                 return device
         return None
+
+    # -- what kinds' per-hub parts use (HubContext) -----------------------------------------
+
+    @property
+    def entry_id(self) -> str:
+        """The hub's config entry id."""
+        return self.entry.entry_id
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The hub entry's options."""
+        return self.entry.options
+
+    def devices_of(self, kind: str) -> list[KindContext]:
+        """The hub's devices of one kind."""
+        return [device for device in self.devices.values() if device.kind.key == kind]
+
+    def device_by_mqtt_id(self, mqtt_id: str) -> KindContext | None:
+        """The device whose topics carry ``mqtt_id``."""
+        return self._by_mqtt_id.get(mqtt_id)
+
+    def device_runtime_by_mqtt_id(self, mqtt_id: str) -> DeviceRuntime | None:
+        """The same, as the hub's runtime (for the MQTT transport)."""
+        return self._by_mqtt_id.get(mqtt_id)
+
+    def subentries(self, subentry_type: str) -> list[ConfigSubentry]:
+        """The hub's subentries of a type."""
+        return self.entry.get_subentries_of_type(subentry_type)
+
+    @callback
+    def add_device(
+        self, title: str, data: Mapping[str, Any], unique_id: str | None
+    ) -> DeviceRuntime | None:
+        """Add a device subentry (a claim) and return it running, as the config flow would."""
+        subentry = ConfigSubentry(
+            data=MappingProxyType(dict(data)),
+            subentry_type=SUBENTRY_DEVICE,
+            title=title,
+            unique_id=unique_id,
+        )
+        self.hass.config_entries.async_add_subentry(self.entry, subentry)
+        # The update listener would add it soon; the caller wants it now.
+        self.async_sync_subentries()
+        return self.devices.get(subentry.subentry_id)
+
+    @callback
+    def update_device(self, device: KindContext, title: str, data: Mapping[str, Any]) -> None:
+        """Change a device's subentry (name, data) and apply it at once."""
+        subentry = self.entry.subentries[device.id]
+        self.hass.config_entries.async_update_subentry(
+            self.entry, subentry, title=title, data=MappingProxyType(dict(data))
+        )
+        self.async_sync_subentries()
+
+    # -- MQTT ------------------------------------------------------------------------------
+
+    def bind_mqtt(self, device: DeviceRuntime) -> None:
+        """Let an MQTT device's kind publish its configuration."""
+        if (mqtt := self.mqtt.devices) is None or (mqtt_id := device.mqtt_id) is None:
+            return
+
+        def publish(leaf: str, payload: str, retain: bool) -> None:
+            mqtt.publish(mqtt_id, leaf, payload, retain)
+
+        device.mqtt_publish = publish
+        device.handler.mqtt_ready()
+        mqtt.adopt(device, self.entry.options.get(CONF_MQTT_SILENCE, DEFAULT_MQTT_SILENCE))
+
+    def mqtt_id_from_payload(self, text: str) -> str | None:
+        """The serial a legacy-topic message names, as the kinds that take them read it."""
+        for kind in self.kinds.values():
+            if kind.mqtt_id_of is not None and (mqtt_id := kind.mqtt_id_of(text)) is not None:
+                return mqtt_id
+        return None
+
+    @callback
+    def unknown_mqtt_device(self, mqtt_id: str | None, text: str) -> None:
+        """A message from an id no device has: the kinds that discover devices hear it."""
+        for part in self.kind_parts.values():
+            part.unknown_mqtt_device(mqtt_id, text)
+
+    @callback
+    def receive_mqtt(self, device: DeviceRuntime, link: Link, text: str) -> None:
+        """A frame on an MQTT device's state topic."""
+        self.receive(device, Inbound(Source.DEVICE, text, link))
 
     # -- links -----------------------------------------------------------------------------
 

@@ -161,6 +161,75 @@ class KindContext(Protocol):
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a coroutine tied to the hub entry's life."""
 
+    def publish_config(self, payload: str) -> None:
+        """Publish the device's configuration where it reads it on boot.
+
+        Over MQTT: retained on ``<prefix>/<id>/config``. A WebSocket device has no such
+        place: nothing is sent.
+        """
+
+    def kind_hub(self) -> Any:
+        """The per-hub part of the device's kind (``Kind.per_hub``), if it has one."""
+
+    def new_entities(self) -> None:
+        """The handler has new dynamic descriptions (a parameter seen the first time)."""
+
+
+class HubContext(Protocol):
+    """What the per-hub part of a kind may use of the hub."""
+
+    @property
+    def hass(self) -> HomeAssistant:
+        """Home Assistant."""
+
+    @property
+    def entry_id(self) -> str:
+        """The hub's config entry id."""
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The hub entry's options."""
+
+    def devices_of(self, kind: str) -> list[KindContext]:
+        """The hub's devices of one kind."""
+
+    def device_by_mqtt_id(self, mqtt_id: str) -> KindContext | None:
+        """The device whose topics carry ``mqtt_id``."""
+
+    def subentries(self, subentry_type: str) -> list[ConfigSubentry]:
+        """The hub's subentries of a type."""
+
+    def add_device(
+        self, title: str, data: Mapping[str, Any], unique_id: str | None
+    ) -> KindContext | None:
+        """Add a device subentry (as a claim does) and return the running device."""
+
+    def update_device(self, device: KindContext, title: str, data: Mapping[str, Any]) -> None:
+        """Change a device's subentry (name, data) and apply it at once."""
+
+
+class KindHub:
+    """The part of a kind that lives once per hub (the appliances' directory).
+
+    It hears the MQTT messages of devices nobody added yet, for kinds that discover them.
+    """
+
+    def __init__(self, hub: HubContext) -> None:
+        """Bind to the hub."""
+        self.hub = hub
+
+    async def async_setup(self) -> None:
+        """Load what it keeps (before the hub's devices are added)."""
+
+    async def async_shutdown(self) -> None:
+        """Write what it keeps (unload)."""
+
+    def unknown_mqtt_device(self, mqtt_id: str | None, payload: str) -> None:
+        """A message from a device the hub does not have (``mqtt_id`` None: legacy topic)."""
+
+    def options_changed(self) -> None:
+        """The hub's options changed."""
+
 
 class KindHandler:
     """One device's behaviour; a kind subclasses it and overrides what its protocol needs."""
@@ -209,6 +278,23 @@ class KindHandler:
         """The device's live state for diagnostics (redacted by the caller)."""
         return {}
 
+    def registry_info(self) -> dict[str, str | None]:
+        """What the device registry shows beyond the kind's model (a serial, a model)."""
+        return {}
+
+    def dynamic_descriptions(self, platform: Platform) -> Sequence[IotHubEntityDescription]:
+        """Entities the device revealed itself (a parameter key), beyond the kind's own."""
+        return ()
+
+    def config_changed(self) -> None:
+        """The device's subentry data changed (a reconfigure, a claim's edit)."""
+
+    def unload(self) -> None:
+        """The device was removed or the hub unloads: stop what the handler listens to."""
+
+    def mqtt_ready(self) -> None:
+        """An MQTT device can publish now (``publish_config``): send what it must hold."""
+
 
 class SubentryFields(Protocol):
     """Extra fields a kind asks for when a device is added or reconfigured."""
@@ -220,9 +306,18 @@ class SubentryFields(Protocol):
         """Suggested values for a new device, given the hub's other devices."""
 
     def validate(
-        self, user_input: Mapping[str, Any], others: Sequence[ConfigSubentry]
+        self,
+        user_input: Mapping[str, Any],
+        others: Sequence[ConfigSubentry],
+        current: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        """The data to store and the form's errors (field -> translation key)."""
+        """The data to store and the form's errors (field -> translation key).
+
+        ``current``: the device's saved data when it is reconfigured (None when added).
+        """
+
+    def current_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """What a reconfigure form shows as entered (fields without a saved default)."""
 
     def device_query(self, data: Mapping[str, Any]) -> str:
         """Query parameters the firmware's URL adds before the token (``a=1&b=2&``)."""
@@ -268,6 +363,14 @@ class Kind:
     logbook_summary: Callable[[dict[str, Any]], str] | None = None
     # Diagnostics keys that hold secrets of this kind (card uids and the like).
     redact: frozenset[str] = frozenset()
+    # How its devices may reach the hub: "websocket" and/or "mqtt" (the first is the default).
+    transports: tuple[str, ...] = ("websocket",)
+    # The part of the kind that lives once per hub (None: the kind has none).
+    per_hub: Callable[[HubContext], KindHub] | None = None
+    # The serial an MQTT message on the legacy topic names, for kinds that take such topics.
+    mqtt_id_of: Callable[[str], str | None] | None = None
+    # What lives once per HA run (HTTP views, websocket_api commands); registered at setup.
+    register: Callable[[HomeAssistant], None] | None = None
 
     @property
     def has_sessions(self) -> bool:

@@ -16,6 +16,7 @@ class Update(StrEnum):
     READING = "reading"
     SESSION = "session"
     CONNECTION = "connection"
+    CONFIG = "config"  # how the device is run (an appliance's mode and switch)
 
 
 def signal_device_update(device_id: str, what: Update) -> SignalType[()]:
@@ -34,3 +35,8 @@ def signal_entity_event(device_id: str, key: str) -> SignalType[str, dict[str, A
 def signal_device_added(entry_id: str) -> SignalType[Any]:
     """Signal sent with a device subentry's runtime when it was added after setup."""
     return SignalType(f"{DOMAIN}_device_added_{entry_id}")
+
+
+def signal_new_entities(device_id: str) -> SignalType[()]:
+    """Signal sent when a device revealed entities of its own (a parameter seen first)."""
+    return SignalType(f"{DOMAIN}_new_entities_{device_id}")

@@ -7,12 +7,14 @@ claim a connection's query parameters.
 from __future__ import annotations
 
 from ..kind import Kind
+from .appliance import APPLIANCE
 from .charger import CHARGER
 from .oven import OVEN
 
 KINDS: tuple[Kind, ...] = (
     OVEN,
     CHARGER,
+    APPLIANCE,
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from ...const import CloseCode
+from ...const import TRANSPORT_MQTT, TRANSPORT_WEBSOCKET, CloseCode
 from ...errors import ErrorKey
 from ...kind import Kind, KindContext, Route
 from .codec import CLOSE_MISSING_STATION, QUERY_ROLE, QUERY_STATION, ROLE_CLIENT, ROLE_PUBLISHER
@@ -56,6 +56,7 @@ CHARGER: Final = Kind(
     load_measure=ChargeMeasure.from_dict,
     entities=ENTITIES,
     route=route,
+    transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
     fields=StationFields(),
     options=ChargerOptions(),
     subentry_flows={SUBENTRY_CARD: CardSubentryFlow},

@@ -90,7 +90,10 @@ class StationFields:
         return {CONF_STATION_ID: str(number)}
 
     def validate(
-        self, user_input: Mapping[str, Any], others: Sequence[ConfigSubentry]
+        self,
+        user_input: Mapping[str, Any],
+        others: Sequence[ConfigSubentry],
+        current: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Well formed, and not another charger's."""
         station = str(user_input[CONF_STATION_ID]).strip()
@@ -100,6 +103,10 @@ class StationFields:
             return {}, {CONF_STATION_ID: "station_exists"}
         rating = float(user_input.get(CONF_MAX_POWER, DEFAULT_MAX_POWER_KW))
         return {CONF_STATION_ID: station, CONF_MAX_POWER: rating}, {}
+
+    def current_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Nothing: the schema's defaults show the saved station and rating."""
+        return {}
 
     def device_query(self, data: Mapping[str, Any]) -> str:
         """``role=publisher&estacionId=N&``: the seed's URL."""

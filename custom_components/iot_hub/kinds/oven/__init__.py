@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ...const import TRANSPORT_MQTT, TRANSPORT_WEBSOCKET
 from ...kind import Kind
 from .entities import ENTITIES
 from .handler import OvenHandler, wire_error
@@ -21,6 +22,7 @@ OVEN: Final = Kind(
     load_measure=OvenMeasure.from_dict,
     entities=ENTITIES,
     plain_clients=True,
+    transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
     wire_error=wire_error,
     logbook_summary=logbook_summary,
 )

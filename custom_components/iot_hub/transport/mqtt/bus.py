@@ -11,9 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from homeassistant.exceptions import HomeAssistantError
+
 type MessageCallback = Callable[[str, bytes], None]  # topic, payload
 type ConnectionCallback = Callable[[bool], None]  # connected now?
 type Unsubscribe = Callable[[], None]
+
+
+class MqttNotSetUpError(HomeAssistantError):
+    """HA's MQTT integration is not set up (or not enabled): nothing to carry iot_hub."""
 
 
 class MqttBus(Protocol):

@@ -14,15 +14,11 @@ from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
-from .bus import ConnectionCallback, MessageCallback, Unsubscribe
+from .bus import ConnectionCallback, MessageCallback, MqttNotSetUpError, Unsubscribe
 from .outbox import DEFAULT_OUTBOX_SIZE, Outbox, Outgoing
 from .topics import valid_filter, valid_topic
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class MqttNotSetUpError(HomeAssistantError):
-    """HA's MQTT integration is not set up (or not enabled): nothing to carry iot_hub."""
 
 
 class HaMqttBus:
