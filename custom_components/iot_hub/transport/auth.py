@@ -1,4 +1,7 @@
-"""Failed logins on the device endpoint: every one counts toward HA's IP ban, few are told.
+"""Failed logins on iot_hub's endpoints: every one counts toward HA's IP ban, few are told.
+
+Used by the device WebSocket endpoint and by the HTTP views that check tokens themselves
+(the appliances' legacy REST and SSE routes, which also take ``?token=``).
 
 A misconfigured ESP32 retries a bad token forever, and a hostile one sends hundreds a second.
 HA's ``process_wrong_login`` logs a warning and re-creates the *Login attempt failed*
@@ -43,6 +46,18 @@ class LoginFailures:
         self, request: web.Request, ws: web.WebSocketResponse, code: int, reason: str
     ) -> None:
         """Close with ``code``, count the failure, log it if it is the first in a minute."""
+        counting = self._report(request, reason)
+        await ws.close(code=code, message=reason.encode())
+        if counting is not None:
+            await asyncio.shield(counting)
+
+    async def refuse_request(self, request: web.Request, reason: str) -> None:
+        """Count and log a refused HTTP request, as ``refuse``; the caller answers 401."""
+        if (counting := self._report(request, reason)) is not None:
+            await asyncio.shield(counting)
+
+    def _report(self, request: web.Request, reason: str) -> asyncio.Task[None] | None:
+        """Log (throttled) and count a failure; the task of HA's own path when it must run."""
         peer = request.remote or "unknown"
         loudly = self._throttle.should_report(peer)
         if loudly:
@@ -53,17 +68,13 @@ class LoginFailures:
                 reason,
                 f" ({suppressed} more refused since the last report)" if suppressed else "",
             )
-        address = self._count(request, loudly=loudly)
-        counting = None
-        if address is not None:
-            # HA cancels a handler as soon as its client hangs up, which a refused client does
-            # at once; HA's path runs in a task of its own so that it always completes.
-            counting = request.app[KEY_HASS].async_create_task(
-                self._through_hass(request, address), f"{DOMAIN} count failed login"
-            )
-        await ws.close(code=code, message=reason.encode())
-        if counting is not None:
-            await asyncio.shield(counting)
+        if (address := self._count(request, loudly=loudly)) is None:
+            return None
+        # HA cancels a handler as soon as its client hangs up, which a refused client does
+        # at once; HA's path runs in a task of its own so that it always completes.
+        return request.app[KEY_HASS].async_create_task(
+            self._through_hass(request, address), f"{DOMAIN} count failed login"
+        )
 
     def _count(self, request: web.Request, *, loudly: bool) -> IPv4Address | IPv6Address | None:
         """Count quietly, or return the address when HA's own path must see this failure."""
