@@ -459,27 +459,27 @@ async def test_a_signed_path_works(
 async def test_no_hub_no_service(
     hass: HomeAssistant, init_integration: MockConfigEntry, client: Client, method: str, path: str
 ) -> None:
-    """Without an appliance directory (the hub has none yet, or is not loaded): 503."""
-    response = await client.request(method, path, json=SEED_CLAIM)
-    assert await error_of(response, 503) == "iot_hub no está cargado"
+    """Without an appliance directory (the hub is not loaded): 503."""
     await hass.config_entries.async_unload(init_integration.entry_id)
     response = await client.request(method, path, json=SEED_CLAIM)
     assert await error_of(response, 503) == "iot_hub no está cargado"
 
 
-async def test_directory_of_reads_the_hubs_kind_hubs(
+async def test_directory_of_reads_the_hubs_kind_parts(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """The one lookup: ``entry.runtime_data.kind_hubs["appliance"]`` of the loaded entry."""
+    """The one lookup: ``entry.runtime_data.kind_parts["appliance"]`` of the loaded entry."""
     hub = hub_of(hass)
-    assert access.directory_of(hass) is None
+    real = hub.kind_parts["appliance"]
+    assert access.directory_of(hass) is real
     fake = FakeDirectory([SENSOR])
-    hub.kind_hubs = {"oven": object()}  # type: ignore[attr-defined]
+    hub.kind_parts = {"oven": fake}  # type: ignore[dict-item]
     assert access.directory_of(hass) is None
-    hub.kind_hubs = {"appliance": object()}  # type: ignore[attr-defined]
+    hub.kind_parts = {"appliance": object()}  # type: ignore[dict-item]
     assert access.directory_of(hass) is None
-    hub.kind_hubs = {"appliance": fake}  # type: ignore[attr-defined]
+    hub.kind_parts = {"appliance": fake}
     assert access.directory_of(hass) is fake
+    hub.kind_parts = {"appliance": real}
     await hass.config_entries.async_unload(init_integration.entry_id)
     assert access.directory_of(hass) is None
 

@@ -1,13 +1,11 @@
 """iot_hub: ESP32 devices (ovens, EV chargers, ...) connected straight to Home Assistant.
 
-``async_setup`` registers what lives once per HA run (the WebSocket view, the appliances'
-legacy routes, the actions);
+``async_setup`` registers what lives once per HA run (the WebSocket view, the actions, and
+what kinds add: the appliances' legacy routes);
 ``async_setup_entry`` builds the hub of the single config entry and its platforms.
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
@@ -17,7 +15,6 @@ from homeassistant.helpers.typing import ConfigType
 from . import kinds
 from .const import CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE, DOMAIN
 from .hub import Hub, IotHubConfigEntry
-from .kinds.appliance import views as appliance_views
 from .services import async_register_services
 from .transport.websocket import async_register_view
 
@@ -36,7 +33,6 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the endpoint and the actions, once."""
     async_register_view(hass)
-    appliance_views.async_register(hass)
     async_register_services(hass)
     for kind in kinds.registered():
         if kind.register is not None:
@@ -58,8 +54,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: IotHubConfigEntry) -> bo
         hub.close_connections("Home Assistant is stopping")
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
-    # The appliances' SSE streams and subscriptions end with the directory they watch.
-    entry.async_on_unload(partial(appliance_views.close_streams, hass))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

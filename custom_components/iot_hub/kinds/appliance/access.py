@@ -1,7 +1,6 @@
 """What the appliances' HTTP, SSE and ``websocket_api`` surfaces share: the directory, the caller.
 
-``directory_of`` is the one place that knows where the loaded hub keeps its appliance
-directory. ``authenticate`` accepts what HA's own views accept (``Authorization: Bearer``, a
+``directory_of`` (from ``directory.py``) finds the loaded hub's appliance directory. ``authenticate`` accepts what HA's own views accept (``Authorization: Bearer``, a
 signed ``authSig`` path) and also ``?token=`` with an HA access token, which is what a legacy
 client adds to its URLs; every failure counts toward HA's IP ban (``transport/auth.py``).
 ``Filters`` are the seed's stream filters (``serial``, ``reclamado``), shared by SSE and
@@ -23,31 +22,15 @@ from homeassistant.components.http.const import KEY_HASS_REFRESH_TOKEN_ID
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS
 
-from ...const import DOMAIN
 from ...transport.auth import LoginFailures
 from .codec import DeviceInfo
-from .directory import ApplianceDirectory
+from .directory import directory_of
 
-KIND_KEY: Final = "appliance"
 TRUE_WORDS: Final = frozenset({"true", "1"})
 FALSE_WORDS: Final = frozenset({"false", "0"})
 
 
 @callback
-def directory_of(hass: HomeAssistant) -> ApplianceDirectory | None:
-    """The appliance directory of the loaded hub entry, or None when there is none.
-
-    The hub keeps one object per kind that has hub-wide state in ``kind_hubs``; the
-    appliance kind's is its directory.
-    """
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        kind_hubs = getattr(entry.runtime_data, "kind_hubs", None) or {}
-        directory = kind_hubs.get(KIND_KEY)
-        if isinstance(directory, ApplianceDirectory):
-            return directory
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Caller:
     """An authenticated HA user, and the refresh token its access token belongs to."""
@@ -123,3 +106,6 @@ class Filters:
         return (self.serial is None or device.serial_number == self.serial) and (
             self.reclamado is None or device.reclamado is self.reclamado
         )
+
+
+__all__ = ["Caller", "Filters", "authenticate", "directory_of", "parse_flag"]

@@ -50,6 +50,7 @@ from .const import (
     MAX_UNCLAIMED,
 )
 from .logs import DeviceLog
+from .streams import close_streams
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -185,7 +186,8 @@ class ApplianceDirectory(KindHub):
                 self._offer(serial)
 
     async def async_shutdown(self) -> None:
-        """Write everything now (unload)."""
+        """End the streams that watch this directory, and write everything now (unload)."""
+        close_streams(self.hass)
         await self._store.async_save(self._data())
         for log in self._logs.values():
             await log.async_save()
