@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import os
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
+from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_DISCOVERY, CONF_PORT, CONF_PROTOCOL
 from homeassistant.core import HomeAssistant
 from hypothesis import settings
 import pytest
@@ -31,6 +34,8 @@ from custom_components.iot_hub.const import (
 from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.tokens import hash_token
 
+from .mosquitto import HOST, SHARED_PORT
+
 # What the options flow stores for MQTT and appliances when left as offered.
 MQTT_OPTIONS = {
     "mqtt_transport": "home_assistant",
@@ -46,6 +51,7 @@ OVEN_ID = "oven1subentry"
 OVEN2_ID = "oven2subentry"
 
 type WsConnect = Callable[..., Awaitable[ClientWebSocketResponse]]
+type SetupMqtt = Callable[..., Awaitable[MockConfigEntry]]
 
 
 @pytest.fixture(autouse=True)
@@ -188,3 +194,28 @@ def hub_of(hass_or_entry: HomeAssistant | MockConfigEntry) -> Hub:
     hub = entry.runtime_data
     assert isinstance(hub, Hub)
     return hub
+
+
+@pytest.fixture
+async def setup_mqtt(hass: HomeAssistant) -> AsyncIterator[SetupMqtt]:
+    """Set up HA's MQTT integration on a broker of 127.0.0.1; unloaded after the test."""
+    entries: list[MockConfigEntry] = []
+
+    async def setup(port: int = SHARED_PORT) -> MockConfigEntry:
+        # HA's MQTT reads configuration.yaml (for YAML-configured MQTT entities).
+        Path(hass.config.path("configuration.yaml")).touch()
+        entry = MockConfigEntry(
+            domain=mqtt.DOMAIN,
+            data={mqtt.CONF_BROKER: HOST, CONF_PORT: port, CONF_PROTOCOL: "5"},
+            options={CONF_DISCOVERY: False, mqtt.CONF_BIRTH_MESSAGE: {}, "will_message": {}},
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        return entry
+
+    yield setup
+    for entry in entries:
+        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

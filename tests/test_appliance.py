@@ -25,7 +25,7 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kinds.appliance.directory import ApplianceDirectory
 
 from .appliance_tools import SERIAL, broker_options, device_client, state, unique_prefix
-from .conftest import hub_entry, hub_of, state_of, until
+from .conftest import SetupMqtt, hub_entry, hub_of, state_of, until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -377,3 +377,32 @@ async def test_last_will_makes_entities_unavailable(
         assert state_of(hass, "select.sensor_temp_mode") == "manual"  # usable offline
         await device.publish(f"{prefix}/{SERIAL}/status", b"online", qos=1, retain=True)
         await until(lambda: state_of(hass, "switch.sensor_temp_power") == "on")
+
+
+async def test_appliance_over_home_assistants_mqtt(
+    hass: HomeAssistant, setup_mqtt: SetupMqtt, prefix: str
+) -> None:
+    """The default transport: HA's own MQTT integration, on the real broker, end to end."""
+    await setup_mqtt()
+    entry = hub_entry([], {"mqtt_prefix": prefix})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_of(entry)
+    assert hub.mqtt.devices is not None
+    async with device_client(prefix) as device:
+        await device.subscribe(f"{prefix}/{SERIAL}/config", qos=1)
+        await publish_until(
+            device, f"{prefix}/{SERIAL}/state", state(temp=19.5), lambda: directory(hub).devices()
+        )
+        await claim_in_ui(hass)
+        message = await next_message(device)
+        assert json.loads(message.payload) == {"modo": "manual", "encendido": False}
+        await hass.services.async_call(
+            "switch", "turn_on", {"entity_id": "switch.sensor_temp_power"}, blocking=True
+        )
+        message = await next_message(device)
+        assert json.loads(message.payload) == {"modo": "manual", "encendido": True}
+        await device.publish(f"{prefix}/{SERIAL}/state", state(temp=20.5), qos=1)
+        await until(lambda: state_of(hass, "sensor.sensor_temp_temp") == "20.5")
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -9,24 +9,22 @@ paho (HA itself does not on shutdown, and its timer would linger).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 import logging
 from pathlib import Path
 from unittest.mock import patch
 
 import aiomqtt
 from homeassistant.components import mqtt
-from homeassistant.const import CONF_DISCOVERY, CONF_PORT, CONF_PROTOCOL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iot_hub.transport.mqtt.bus import MqttNotSetUpError
 from custom_components.iot_hub.transport.mqtt.client_bus import ClientMqttBus
 from custom_components.iot_hub.transport.mqtt.ha_bus import HaMqttBus
 
-from .conftest import until
+from .conftest import SetupMqtt, until
 from .mosquitto import (
     HOST,
     SHARED_PORT,
@@ -36,34 +34,7 @@ from .mosquitto import (
 from .mqtt_tools import Inbox, bus_settings, unique
 from .test_mqtt_client_bus import Publisher
 
-type SetupMqtt = Callable[..., Awaitable[MockConfigEntry]]
-
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-@pytest.fixture
-async def setup_mqtt(hass: HomeAssistant) -> AsyncIterator[SetupMqtt]:
-    """Set up HA's MQTT integration on a broker of 127.0.0.1; unloaded after the test."""
-    entries: list[MockConfigEntry] = []
-
-    async def setup(port: int = SHARED_PORT) -> MockConfigEntry:
-        # HA's MQTT reads configuration.yaml (for YAML-configured MQTT entities).
-        Path(hass.config.path("configuration.yaml")).touch()
-        entry = MockConfigEntry(
-            domain=mqtt.DOMAIN,
-            data={mqtt.CONF_BROKER: HOST, CONF_PORT: port, CONF_PROTOCOL: "5"},
-            options={CONF_DISCOVERY: False, mqtt.CONF_BIRTH_MESSAGE: {}, "will_message": {}},
-        )
-        entry.add_to_hass(hass)
-        entries.append(entry)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        return entry
-
-    yield setup
-    for entry in entries:
-        await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ that platform (``Kind.entities``), now and for devices added later.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from homeassistant.const import Platform
@@ -104,7 +105,10 @@ def async_setup_device_entities(
     def add(device: DeviceRuntime) -> None:
         add_new(device)
         entry.async_on_unload(
-            async_dispatcher_connect(hass, signal_new_entities(device.id), lambda: add_new(device))
+            # A partial wrapped as a callback: a bare lambda would run in an executor thread.
+            async_dispatcher_connect(
+                hass, signal_new_entities(device.id), callback(partial(add_new, device))
+            )
         )
 
     for device in entry.runtime_data.devices.values():

@@ -156,7 +156,7 @@ class ApplianceDirectory(KindHub):
         self._logs: dict[str, DeviceLog] = {}
         self._listeners: list[Callable[[DeviceInfo], None]] = []
         self._discovered: set[str] = set()
-        self._refused_logged_at = float("-inf")
+        self._refused_logged_at: dict[str, float] = {}
 
     # -- life --------------------------------------------------------------------------------
 
@@ -273,10 +273,14 @@ class ApplianceDirectory(KindHub):
         return sum(1 for serial in self.seen if not self.claimed(serial))
 
     def _log_refused(self, who: str, why: str) -> None:
+        """Once a minute per sender: a broken device must not fill the log, nor hide another."""
         now = time.monotonic()
-        if now - self._refused_logged_at >= LOG_INTERVAL:
-            self._refused_logged_at = now
-            _LOGGER.warning("Appliance message from %s refused: %s", who, why)
+        if now - self._refused_logged_at.get(who, float("-inf")) < LOG_INTERVAL:
+            return
+        if len(self._refused_logged_at) >= MAX_UNCLAIMED:
+            self._refused_logged_at.clear()  # random serials must not grow it without end
+        self._refused_logged_at[who] = now
+        _LOGGER.warning("Appliance message from %s refused: %s", who, why)
 
     def _offer(self, serial: str) -> None:
         """Show an unclaimed serial in Discovered, once per run (ignoring it is HA's)."""
