@@ -21,7 +21,17 @@ from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.sessions import STORAGE_VERSION
 from custom_components.iot_hub.tokens import hash_token
 
-from .conftest import OVEN2_ID, OVEN2_TOKEN, OVEN_ID, OVEN_TOKEN, WsConnect, oven_subentry, until
+from .conftest import (
+    OVEN2_ID,
+    OVEN2_TOKEN,
+    OVEN_ID,
+    OVEN_TOKEN,
+    WsConnect,
+    hub_entry,
+    hub_of,
+    oven_subentry,
+    until,
+)
 
 REDACTED = "**REDACTED**"
 
@@ -121,3 +131,29 @@ async def test_entry_diagnostics(
     assert diagnostics == snapshot(
         exclude=props("entry_id", "created_at", "modified_at", "last_reading_at", "device_id")
     )
+
+
+async def test_mqtt_secrets_and_appliances_in_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """The dedicated broker's credentials are redacted; the directory's serials are listed."""
+    entry = hub_entry(
+        [],
+        {
+            "mqtt_transport": "home_assistant",
+            "mqtt_username": "iot",
+            "mqtt_password": "s3cret",
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    hub_of(entry).kind_parts["appliance"].unknown_mqtt_device(
+        None, '{"serial_number":"ABC","estado":"activo","parametros":{"temp":1}}'
+    )
+    result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert "s3cret" not in str(result)
+    assert result["entry"]["options"]["mqtt_password"] == "**REDACTED**"
+    assert result["mqtt"]["running"] is False
+    devices = result["kinds"]["appliance"]["devices"]
+    assert devices["ABC"]["claimed"] is False and devices["ABC"]["id"] == 1

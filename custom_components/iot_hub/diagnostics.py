@@ -14,9 +14,17 @@ from homeassistant.core import HomeAssistant
 from . import kinds
 from .const import CONF_TOKEN_HASH
 from .hub import IotHubConfigEntry
+from .transport.mqtt.settings import CONF_MQTT_PASSWORD, CONF_MQTT_USERNAME
 
 # unique_id: a subentry's may be a secret of its kind (a card's is its uid).
-TO_REDACT = {CONF_TOKEN_HASH, "token", "user_id", "unique_id"}
+TO_REDACT = {
+    CONF_TOKEN_HASH,
+    "token",
+    "user_id",
+    "unique_id",
+    CONF_MQTT_USERNAME,
+    CONF_MQTT_PASSWORD,
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -46,6 +54,8 @@ async def async_get_config_entry_diagnostics(
                 }
                 for device in hub.devices.values()
             },
+            "mqtt": hub.mqtt.diagnostics(),
+            "kinds": {key: part.diagnostics() for key, part in hub.kind_parts.items()},
         },
         to_redact,
     )

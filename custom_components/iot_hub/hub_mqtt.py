@@ -153,6 +153,17 @@ class HubMqtt:
         if self.devices is None:
             self._unavailable()
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Whether MQTT runs, on which transport, and under which topics."""
+        options = self.hub.entry.options
+        return {
+            "transport": mqtt_settings.transport_of(options),
+            "prefix": self.prefix,
+            "legacy_filter": mqtt_settings.legacy_filter_of(options),
+            "running": self.devices is not None,
+            "connected": self.devices is not None and self.devices.connected,
+        }
+
     def _settings(self) -> tuple[Any, ...]:
         options = self.hub.entry.options
         keys = (key for key in options if key.startswith("mqtt_") and key != CONF_MQTT_SILENCE)

@@ -230,6 +230,10 @@ class KindHub:
     def options_changed(self) -> None:
         """The hub's options changed."""
 
+    def diagnostics(self) -> dict[str, Any]:
+        """What it keeps, for diagnostics (redacted by the caller)."""
+        return {}
+
 
 class KindHandler:
     """One device's behaviour; a kind subclasses it and overrides what its protocol needs."""

@@ -214,6 +214,18 @@ class ApplianceDirectory(KindHub):
         for log in self._logs.values():
             log.resize(size)
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Every serial with its id and whether it is claimed, and who listens."""
+        return {
+            "next_id": self.next_id,
+            "devices": {
+                serial: {**seen.as_dict(), "claimed": self.claimed(serial) is not None}
+                for serial, seen in self.seen.items()
+            },
+            "listeners": len(self._listeners),
+            "log_rows": {serial: len(log.rows) for serial, log in self._logs.items()},
+        }
+
     # -- what devices report -----------------------------------------------------------------
 
     def unknown_mqtt_device(self, mqtt_id: str | None, payload: str) -> None:
