@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.iot_hub.config_flow import CONF_ROTATE_TOKEN, HUB_TITLE
+from custom_components.iot_hub.config_flow import HUB_TITLE
 from custom_components.iot_hub.const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
@@ -43,6 +43,7 @@ from custom_components.iot_hub.const import (
     Actor,
     CloseCode,
 )
+from custom_components.iot_hub.device_flow import CONF_ROTATE_TOKEN
 from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.sessions import ActorRef
 from custom_components.iot_hub.tokens import hash_token
@@ -306,7 +307,7 @@ async def test_add_device_token_works_without_reload(
 
 async def test_device_url_uses_wss_for_https(hass: HomeAssistant) -> None:
     """An https base URL becomes wss (only the scheme is rewritten)."""
-    from custom_components.iot_hub.config_flow import _device_url
+    from custom_components.iot_hub.device_flow import _device_url
 
     await async_process_ha_core_config(hass, {"internal_url": "https://http.example:8443"})
     assert _device_url(hass, "abc") == f"wss://http.example:8443{WS_PATH}?token=abc"
@@ -317,7 +318,7 @@ async def test_device_url_fallback_without_url(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """Without any known URL the token step still shows a usable template."""
-    with patch("custom_components.iot_hub.config_flow.get_url", side_effect=NoURLAvailableError):
+    with patch("custom_components.iot_hub.device_flow.get_url", side_effect=NoURLAvailableError):
         token, url = await _add_device(hass, init_integration, "Oven 3")
     assert url == f"ws://HOME_ASSISTANT_HOST:8123{WS_PATH}?token={token}"
     match = TOKEN_IN_URL.search(url)

@@ -13,7 +13,6 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.iot_hub.config_flow import CONF_ROTATE_TOKEN, _device_url
 from custom_components.iot_hub.const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
@@ -29,6 +28,7 @@ from custom_components.iot_hub.const import (
     WS_PATH,
     CloseCode,
 )
+from custom_components.iot_hub.device_flow import CONF_ROTATE_TOKEN, _device_url
 from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kinds.charger import CHARGER
 from custom_components.iot_hub.kinds.charger.const import (

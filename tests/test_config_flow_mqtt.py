@@ -12,6 +12,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iot_hub.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.iot_hub.kinds.appliance.config_flow import ApplianceFields
 
 from .appliance_tools import PORT, SERIAL, broker_options, unique_prefix
 from .conftest import hub_entry, hub_of
@@ -277,3 +278,8 @@ async def test_options_dedicated_broker_is_tried_before_it_is_saved(
     await hass.async_block_till_done()
     assert hub_loaded.options["mqtt_host"] == "127.0.0.1"
     assert hub.mqtt.devices is None  # HA's MQTT is not set up here
+
+
+def test_appliance_fields_add_nothing_to_a_websocket_url() -> None:
+    """The contract's device query: appliances never use the WebSocket, so it is empty."""
+    assert ApplianceFields().device_query({"serial_number": SERIAL}) == ""
