@@ -156,6 +156,7 @@ class ApplianceDirectory(KindHub):
         self._logs: dict[str, DeviceLog] = {}
         self._listeners: list[Callable[[DeviceInfo], None]] = []
         self._discovered: set[str] = set()
+        self._told: dict[str, DeviceInfo] = {}  # what listeners last heard of each serial
         self._refused_logged_at: dict[str, float] = {}
 
     # -- life --------------------------------------------------------------------------------
@@ -269,11 +270,26 @@ class ApplianceDirectory(KindHub):
                 return self.id_of(device.data[CONF_SERIAL])
         return None
 
-    def adopted(self, serial: str) -> None:
-        """A device of this serial runs now (claimed or added by hand): it is not Discovered."""
-        self._seen(serial)
+    def adopted(self, device: KindContext) -> None:
+        """A device of this serial runs now (claimed or added by hand): it is not Discovered.
+
+        Its id goes into its entry too (soon: the hub is adding it right now), so that a lost
+        directory file cannot give it another.
+        """
+        serial = device.data[CONF_SERIAL]
+        legacy_id = self._seen(serial).id
         self._close_discovery(serial)
         self._save_soon()
+        if device.data.get(CONF_LEGACY_ID) != legacy_id:
+            self.hass.loop.call_soon(self._keep_id, device.id, legacy_id)
+
+    @callback
+    def _keep_id(self, device_id: str, legacy_id: int) -> None:
+        for device in self.hub.devices_of(KIND):
+            if device.id == device_id:
+                self.hub.update_device(
+                    device, device.name, {**device.data, CONF_LEGACY_ID: legacy_id}
+                )
 
     def _seen(self, serial: str) -> Seen:
         if (seen := self.seen.get(serial)) is None:
@@ -451,5 +467,9 @@ class ApplianceDirectory(KindHub):
         self._tell(self.info(serial))
 
     def _tell(self, info: DeviceInfo) -> None:
+        """Every listener, once per change a client can see (not for bookkeeping edits)."""
+        if self._told.get(info.serial_number) == info:
+            return
+        self._told[info.serial_number] = info
         for listener in list(self._listeners):
             listener(info)

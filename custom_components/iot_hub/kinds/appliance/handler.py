@@ -52,7 +52,7 @@ class ApplianceHandler(KindHandler):
         super().__init__(device)
         self.directory: ApplianceDirectory = device.kind_hub()
         self.serial: str = device.data[CONF_SERIAL]
-        self.directory.adopted(self.serial)
+        self.directory.adopted(device)
         seen = self.directory.seen.get(self.serial)
         self.reported: Estado = seen.estado if seen else "inactivo"
         self.parametros: dict[str, Parameter] = dict(seen.parametros) if seen else {}
