@@ -23,7 +23,8 @@ from custom_components.iot_hub.kinds.appliance.codec import (
     Edit,
     estado_after,
 )
-from custom_components.iot_hub.kinds.appliance.directory import ApplianceDirectory, LogPage
+from custom_components.iot_hub.kinds.appliance.directory import ApplianceDirectory
+from custom_components.iot_hub.kinds.appliance.records import LogPage
 
 SENSOR = DeviceInfo(
     id=1,

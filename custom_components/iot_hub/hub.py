@@ -22,11 +22,9 @@ from . import capacity
 from .const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
-    CONF_MQTT_SILENCE,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
-    DEFAULT_MQTT_SILENCE,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
     SUBENTRY_DEVICE,
@@ -137,7 +135,7 @@ class Hub:
             self._by_token_hash[device.token_hash] = device
         if device.mqtt_id is not None:
             self._by_mqtt_id[device.mqtt_id] = device
-            self.bind_mqtt(device)
+            self.mqtt.bind(device)
         return device
 
     def _remove_device(self, device: DeviceRuntime) -> None:
@@ -289,7 +287,7 @@ class Hub:
         return self._by_mqtt_id.get(mqtt_id)
 
     def device_runtime_by_mqtt_id(self, mqtt_id: str) -> DeviceRuntime | None:
-        """The same, as the hub's runtime (for the MQTT transport)."""
+        """The same, as the hub's runtime (for its MQTT side)."""
         return self._by_mqtt_id.get(mqtt_id)
 
     def subentries(self, subentry_type: str) -> list[ConfigSubentry]:
@@ -320,38 +318,6 @@ class Hub:
             self.entry, subentry, title=title, data=MappingProxyType(dict(data))
         )
         self.async_sync_subentries()
-
-    # -- MQTT ------------------------------------------------------------------------------
-
-    def bind_mqtt(self, device: DeviceRuntime) -> None:
-        """Let an MQTT device's kind publish its configuration."""
-        if (mqtt := self.mqtt.devices) is None or (mqtt_id := device.mqtt_id) is None:
-            return
-
-        def publish(leaf: str, payload: str, retain: bool) -> None:
-            mqtt.publish(mqtt_id, leaf, payload, retain)
-
-        device.mqtt_publish = publish
-        device.handler.mqtt_ready()
-        mqtt.adopt(device, self.entry.options.get(CONF_MQTT_SILENCE, DEFAULT_MQTT_SILENCE))
-
-    def mqtt_id_from_payload(self, text: str) -> str | None:
-        """The serial a legacy-topic message names, as the kinds that take them read it."""
-        for kind in self.kinds.values():
-            if kind.mqtt_id_of is not None and (mqtt_id := kind.mqtt_id_of(text)) is not None:
-                return mqtt_id
-        return None
-
-    @callback
-    def unknown_mqtt_device(self, mqtt_id: str | None, text: str) -> None:
-        """A message from an id no device has: the kinds that discover devices hear it."""
-        for part in self.kind_parts.values():
-            part.unknown_mqtt_device(mqtt_id, text)
-
-    @callback
-    def receive_mqtt(self, device: DeviceRuntime, link: Link, text: str) -> None:
-        """A frame on an MQTT device's state topic."""
-        self.receive(device, Inbound(Source.DEVICE, text, link))
 
     # -- links -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ there, a repair issue says what to do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 import logging
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from .const import CONF_MQTT_SILENCE, DEFAULT_MQTT_SILENCE, DOMAIN
 from .device import DeviceRuntime
+from .kind import Inbound, Kind, KindHub, Source
 from .transport.link import Link
 from .transport.mqtt import settings as mqtt_settings
 from .transport.mqtt.bus import MqttNotSetUpError
@@ -38,15 +39,11 @@ class MqttOwner(Protocol):
     hass: HomeAssistant
     entry: ConfigEntry[Any]
     devices: dict[str, DeviceRuntime]
+    kinds: Mapping[str, Kind]
+    kind_parts: dict[str, KindHub]
 
     def device_runtime_by_mqtt_id(self, mqtt_id: str) -> DeviceRuntime | None:
         """The device whose topics carry ``mqtt_id``."""
-
-    def mqtt_id_from_payload(self, text: str) -> str | None:
-        """The serial a legacy-topic message names."""
-
-    def unknown_mqtt_device(self, mqtt_id: str | None, text: str) -> None:
-        """A message from an id no device has."""
 
     def attach_device(self, device: DeviceRuntime, link: Link) -> None:
         """The device is online."""
@@ -54,11 +51,8 @@ class MqttOwner(Protocol):
     def detach_device(self, device: DeviceRuntime, link: Link) -> None:
         """The device is offline."""
 
-    def receive_mqtt(self, device: DeviceRuntime, link: Link, text: str) -> None:
-        """A frame on the device's state topic."""
-
-    def bind_mqtt(self, device: DeviceRuntime) -> None:
-        """Let the device's kind publish."""
+    def receive(self, device: DeviceRuntime, inbound: Inbound) -> None:
+        """A frame for the device's kind."""
 
 
 class HubMqtt:
@@ -107,11 +101,11 @@ class HubMqtt:
             self.prefix,
             mqtt_settings.legacy_filter_of(self.hub.entry.options) or "",
             device_for=hub.device_runtime_by_mqtt_id,
-            id_from_payload=hub.mqtt_id_from_payload,
-            unknown=hub.unknown_mqtt_device,
+            id_from_payload=self._id_from_payload,
+            unknown=self._unknown_device,
             attach=hub.attach_device,
             detach=hub.detach_device,
-            deliver=hub.receive_mqtt,
+            deliver=self._deliver,
         )
         try:
             await devices.async_start()
@@ -121,10 +115,40 @@ class HubMqtt:
         ir.async_delete_issue(self.hass, DOMAIN, ISSUE_MQTT_UNAVAILABLE)
         self.devices = devices
         for device in hub.devices.values():
-            hub.bind_mqtt(device)
+            self.bind(device)
         self._unsubscribes.append(
             async_track_time_interval(self.hass, self._check_silence, SILENCE_CHECK)
         )
+
+    def bind(self, device: DeviceRuntime) -> None:
+        """Let an MQTT device's kind publish its configuration; online if it spoke lately."""
+        if (mqtt := self.devices) is None or (mqtt_id := device.mqtt_id) is None:
+            return
+
+        def publish(leaf: str, payload: str, retain: bool) -> None:
+            mqtt.publish(mqtt_id, leaf, payload, retain)
+
+        device.mqtt_publish = publish
+        device.handler.mqtt_ready()
+        mqtt.adopt(device, self.hub.entry.options.get(CONF_MQTT_SILENCE, DEFAULT_MQTT_SILENCE))
+
+    def _id_from_payload(self, text: str) -> str | None:
+        """The serial a legacy-topic message names, as the kinds that take them read it."""
+        for kind in self.hub.kinds.values():
+            if kind.mqtt_id_of is not None and (mqtt_id := kind.mqtt_id_of(text)) is not None:
+                return mqtt_id
+        return None
+
+    @callback
+    def _unknown_device(self, mqtt_id: str | None, text: str) -> None:
+        """A message from an id no device has: the kinds that discover devices hear it."""
+        for part in self.hub.kind_parts.values():
+            part.unknown_mqtt_device(mqtt_id, text)
+
+    @callback
+    def _deliver(self, device: DeviceRuntime, link: Link, text: str) -> None:
+        """A frame on an MQTT device's state topic."""
+        self.hub.receive(device, Inbound(Source.DEVICE, text, link))
 
     @callback
     def _check_silence(self, _now: object) -> None:

@@ -38,8 +38,8 @@ from .const import (
     DEFAULT_LOG_SIZE,
     MAX_LOG_SIZE,
 )
-from .directory import configuracion_of
 from .entities import MODES
+from .records import configuracion_of
 
 CONF_MODO: Final = "modo"
 TEXTS: Final = (CONF_TIPO, CONF_MODELO, CONF_DESCRIPCION)

@@ -10,9 +10,7 @@ surfaces are thin layers over it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 import logging
-import math
 import time
 from typing import Any, Final
 
@@ -33,7 +31,6 @@ from .codec import (
     Estado,
     Parameter,
     configuracion_after,
-    decode_configuracion,
     decode_state,
     estado_after,
 )
@@ -50,6 +47,7 @@ from .const import (
     MAX_UNCLAIMED,
 )
 from .logs import DeviceLog
+from .records import LogPage, Seen, configuracion_of
 from .streams import close_streams
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,31 +57,6 @@ LOG_INTERVAL: Final = 60.0
 
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
-
-
-@dataclass(frozen=True, slots=True)
-class LogPage:
-    """One page of a device's log, newest first (the envelope Flask-SQLAlchemy pages use)."""
-
-    items: list[dict[str, Any]]  # {"id", "dispositivo_id", "estado", "parametros", "timestamp"}
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (0 for an empty log)."""
-        return math.ceil(self.total / self.per_page)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON body: ``items``, ``page``, ``per_page``, ``total``, ``pages``."""
-        return {
-            "items": self.items,
-            "page": self.page,
-            "per_page": self.per_page,
-            "total": self.total,
-            "pages": self.pages,
-        }
 
 
 def directory_of(hass: HomeAssistant) -> ApplianceDirectory | None:
@@ -98,47 +71,6 @@ def directory_of(hass: HomeAssistant) -> ApplianceDirectory | None:
 def discovery_unique_id(serial: str) -> str:
     """The unique id of an appliance's discovery flow (and of its ignored entry)."""
     return f"{KIND}:{serial}"
-
-
-@dataclass(slots=True)
-class Seen:
-    """What the hub last heard of one serial (claimed or not): kept across restarts."""
-
-    id: int
-    estado: Estado = "inactivo"
-    parametros: dict[str, Parameter] = field(default_factory=dict)
-    last_seen: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Stored form."""
-        return {
-            "id": self.id,
-            "estado": self.estado,
-            "parametros": self.parametros,
-            "last_seen": self.last_seen,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Seen | None:
-        """Read back; None when it does not read (a damaged file costs that entry only)."""
-        if not isinstance(data, dict) or type(data.get("id")) is not int or data["id"] < 1:
-            return None
-        parametros = data.get("parametros")
-        last_seen = data.get("last_seen")
-        return cls(
-            data["id"],
-            "activo" if data.get("estado") == "activo" else "inactivo",
-            dict(parametros) if isinstance(parametros, dict) else {},
-            last_seen if isinstance(last_seen, str) else None,
-        )
-
-
-def configuracion_of(data: Any) -> Configuracion:
-    """A claimed device's stored configuration (the default when it does not read)."""
-    try:
-        return decode_configuracion(data.get(CONF_CONFIGURACION) or {})
-    except ProtocolError:
-        return Configuracion()
 
 
 class ApplianceDirectory(KindHub):

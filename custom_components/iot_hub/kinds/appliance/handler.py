@@ -36,8 +36,9 @@ from .codec import (
     estado_after,
 )
 from .const import CONF_MODELO, CONF_SCHEDULE, CONF_SERIAL
-from .directory import ApplianceDirectory, configuracion_of
+from .directory import ApplianceDirectory
 from .parameters import parameter_description
+from .records import configuracion_of
 
 _LOGGER = logging.getLogger(__name__)
 
