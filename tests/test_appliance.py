@@ -14,6 +14,7 @@ from typing import Any
 
 import aiomqtt
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -406,3 +407,51 @@ async def test_appliance_over_home_assistants_mqtt(
         await device.publish(f"{prefix}/{SERIAL}/state", state(temp=20.5), qos=1)
         await until(lambda: state_of(hass, "sensor.sensor_temp_temp") == "20.5")
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_claimed_devices_bad_reports_are_logged_once_a_minute(
+    hass: HomeAssistant, hub: Hub, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unreadable reports and reports naming another serial: one line a minute, state kept."""
+    caplog.set_level(logging.WARNING)
+    topic = f"{prefix}/{SERIAL}/state"
+    async with device_client(prefix) as device:
+        await publish_until(device, topic, state(temp=5), lambda: directory(hub).devices())
+        await claim_in_ui(hass)
+        handler = next(iter(hub.devices.values())).handler
+        await device.publish(topic, b'{"serial_number":"TMP0603IF1WD","estado":1}', qos=1)
+        await device.publish(topic, state("SOMEONE_ELSE", temp=99), qos=1)
+        await device.publish(topic, state(temp=6), qos=1)
+        await until(lambda: handler.parametros == {"temp": 6})
+    assert caplog.text.count("sent a state that cannot be read") == 1
+    assert directory(hub).devices()[0].parametros == {"temp": 6}
+
+
+async def test_the_switch_follows_the_schedule_helper_as_it_changes(
+    hass: HomeAssistant, hub: Hub, prefix: str
+) -> None:
+    """On a schedule, each change of the helper publishes encendido once; diagnostics say so."""
+    hass.states.async_set("schedule.plug", "off")
+    async with device_client(prefix) as device:
+        await device.subscribe(f"{prefix}/{SERIAL}/config", qos=1)
+        await publish_until(
+            device,
+            f"{prefix}/{SERIAL}/state",
+            state(estado="inactivo"),
+            lambda: directory(hub).devices(),
+        )
+        await claim_in_ui(hass, modo="horario", schedule_entity="schedule.plug")
+        assert json.loads((await next_message(device)).payload) == {
+            "modo": "horario",
+            "encendido": False,
+        }
+        hass.states.async_set("schedule.plug", "on")
+        assert json.loads((await next_message(device)).payload) == {
+            "modo": "horario",
+            "encendido": True,
+        }
+        handler = next(iter(hub.devices.values())).handler
+        assert handler.diagnostics()["schedule_on"] is True
+        hass.states.async_remove("schedule.plug")  # gone: the device's own report decides
+        await until(lambda: handler.diagnostics()["schedule_on"] is None)
+        assert handler.dynamic_descriptions(Platform.SWITCH) == ()

@@ -22,7 +22,7 @@ from homeassistant.util import dt as dt_util
 
 from ...descriptions import IotHubEntityDescription
 from ...errors import ErrorKey, IotHubError
-from ...kind import Inbound, KindContext, KindHandler, Source
+from ...kind import Inbound, KindContext, KindHandler
 from ...protocol import ProtocolError
 from ...sessions import ActorRef
 from ...signals import Update
@@ -109,9 +109,10 @@ class ApplianceHandler(KindHandler):
     # -- frames in -----------------------------------------------------------------------------
 
     def receive(self, inbound: Inbound) -> None:
-        """A state report: ``{"serial_number", "estado", "parametros"}``."""
-        if inbound.source is not Source.DEVICE:
-            return
+        """A state report: ``{"serial_number", "estado", "parametros"}``.
+
+        Appliances have no app clients: every frame is the device's.
+        """
         try:
             report = decode_state(inbound.text)
         except ProtocolError as err:
