@@ -103,8 +103,14 @@ def async_setup_device_entities(
     @callback
     def add(device: DeviceRuntime) -> None:
         add_new(device)
+
+        # A callback: a plain function (a lambda) would be run in the executor, off the loop.
+        @callback
+        def add_new_of_device() -> None:
+            add_new(device)
+
         entry.async_on_unload(
-            async_dispatcher_connect(hass, signal_new_entities(device.id), lambda: add_new(device))
+            async_dispatcher_connect(hass, signal_new_entities(device.id), add_new_of_device)
         )
 
     for device in entry.runtime_data.devices.values():
