@@ -1,0 +1,455 @@
+"""The simulators end to end through Home Assistant: real broker, real HTTP server, real SSE.
+
+The devices are the simulators of ``simulators/`` (what the ESPHome YAML files publish), run
+in-process; the legacy app is the seed's REST calls and its SSE watcher
+(``simulators/legacy_app``) against HA's own HTTP server. Each test has a topic prefix of
+its own on the shared Mosquitto, and clears what it left retained there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from dataclasses import dataclass, field
+from http import HTTPStatus
+import json
+from typing import Any
+import uuid
+
+import aiomqtt
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.iot_hub.const import DOMAIN
+from custom_components.iot_hub.hub import Hub
+from custom_components.iot_hub.kinds.appliance.directory import ApplianceDirectory
+from simulators.appliance import ApplianceSimulator
+from simulators.esphome_oven import EsphomeOvenSimulator
+from simulators.legacy_app import SseEvent, build_stream_url, consume_sse
+from simulators.mqtt_device import MqttConnection, MqttDeviceSimulator
+
+from .appliance_tools import HOST, PORT, broker_options, unique_prefix
+from .conftest import hub_entry, hub_of, state_of, until
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+API = "/api/iot_hub"
+SERIAL = "APL0001ESP32"  # simulators/esphome/appliance.yaml's
+DEVICE_KEYS = [
+    "id",
+    "serial_number",
+    "nombre",
+    "tipo",
+    "modelo",
+    "descripcion",
+    "estado",
+    "parametros",
+    "configuracion",
+    "reclamado",
+]
+LOG_KEYS = ["id", "dispositivo_id", "estado", "parametros", "timestamp"]
+QR_CODE = {  # what the seed's app read from the device's QR code
+    "serial_number": SERIAL,
+    "nombre": "Enchufe TV",
+    "tipo": "enchufe",
+    "modelo": "ESP32-R1",
+    "descripcion": "Salón",
+    "configuracion": {"modo": "manual", "encendido": True},
+}
+
+type Client = Any  # aiohttp's TestClient
+type Run = Callable[[MqttDeviceSimulator], Awaitable[MqttDeviceSimulator]]
+
+
+def compact(value: Any) -> str:
+    """JSON as the seed writes it: compact, raw UTF-8."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """This test's topic prefix."""
+    return unique_prefix()
+
+
+@pytest.fixture
+async def hub(hass: HomeAssistant, prefix: str, run: Run) -> AsyncIterator[Hub]:
+    """A hub with no device, on a dedicated connection; it also reads a legacy topic.
+
+    Unloaded before the simulators stop (``run``): it does not see their topics cleared.
+    """
+    entry = hub_entry([], broker_options(prefix, legacy_filter=f"{prefix}-legacy/#"))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    loaded = hub_of(entry)
+    await until(lambda: loaded.mqtt.devices is not None and loaded.mqtt.devices.connected)
+    yield loaded
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.fixture
+async def client(hass_client: ClientSessionGenerator, hub: Hub) -> Client:
+    """An admin's client of HA's HTTP server (Bearer token), as the legacy app uses it."""
+    return await hass_client()
+
+
+@pytest.fixture
+async def run(prefix: str) -> AsyncIterator[Run]:
+    """Run simulators in the background until they are connected; stopped after the test.
+
+    Afterwards the retained status and configuration topics of the test are cleared.
+    """
+    running: list[tuple[MqttDeviceSimulator, asyncio.Task[None]]] = []
+
+    async def start(device: MqttDeviceSimulator) -> MqttDeviceSimulator:
+        running.append((device, asyncio.create_task(device.run())))
+        async with asyncio.timeout(10):
+            await device.connected.wait()
+        return device
+
+    yield start
+    for device, _ in running:
+        device.stop()
+    await asyncio.gather(*(task for _, task in running))
+    async with aiomqtt.Client(HOST, PORT, identifier=f"cleaner-{uuid.uuid4().hex}") as cleaner:
+        for device, _ in running:
+            for topic in (device.topics.status, device.topics.config):
+                await cleaner.publish(topic, b"", qos=1, retain=True)
+
+
+def connection() -> MqttConnection:
+    """A device connection that leaves no session on the shared broker."""
+    return MqttConnection(clean_session=True)
+
+
+def appliances(hub: Hub) -> ApplianceDirectory:
+    """The hub's appliance directory."""
+    part = hub.kind_parts["appliance"]
+    assert isinstance(part, ApplianceDirectory)
+    return part
+
+
+def discovery_flows(hass: HomeAssistant) -> list[Any]:
+    """The hub's Discovered entries."""
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == SOURCE_INTEGRATION_DISCOVERY
+    ]
+
+
+async def report_until(
+    appliance: ApplianceSimulator, predicate: Callable[[], object], timeout: float = 10.0
+) -> None:
+    """Run the YAML's ``publish_state`` script until the hub shows it heard.
+
+    The simulators report on connecting, and the hub's subscription may not be in place
+    yet then: this repeats the report instead of waiting for the next interval.
+    """
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await appliance.publish_state()
+            for _ in range(20):
+                if predicate():
+                    return
+                await asyncio.sleep(0.01)
+
+
+@dataclass
+class Observer:
+    """Every message on a topic filter, as an independent subscriber sees it."""
+
+    messages: list[tuple[str, bytes, bool]] = field(default_factory=list)
+
+    def on(self, topic: str) -> list[bytes]:
+        """The payloads that arrived on ``topic``, in order."""
+        return [payload for name, payload, _ in self.messages if name == topic]
+
+
+@contextlib.asynccontextmanager
+async def observe(topic_filter: str) -> AsyncIterator[Observer]:
+    """Subscribe to ``topic_filter`` (retained messages included) for the block."""
+    observer = Observer()
+    async with aiomqtt.Client(HOST, PORT, identifier=f"observer-{uuid.uuid4().hex}") as mqtt:
+        await mqtt.subscribe(topic_filter, qos=1)
+
+        async def read() -> None:
+            async for message in mqtt.messages:
+                payload = message.payload
+                assert isinstance(payload, bytes)
+                observer.messages.append((message.topic.value, payload, message.retain))
+
+        reader = asyncio.create_task(read())
+        try:
+            yield observer
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+
+@dataclass
+class Watcher:
+    """What the seed's ``sse_client.py`` saw on the stream: lines as read, and events."""
+
+    lines: list[str] = field(default_factory=list)
+    events: list[SseEvent] = field(default_factory=list)
+
+    def updates(self) -> list[dict[str, Any]]:
+        """The device objects of the updates so far."""
+        return [json.loads(event.data) for event in self.events[1:]]
+
+
+@contextlib.asynccontextmanager
+async def watching(client: Client, token: str) -> AsyncIterator[Watcher]:
+    """The legacy app's SSE watcher on HA's server, for the block (``?token=``)."""
+    watcher = Watcher()
+    url = build_stream_url(str(client.make_url("")), token=token)
+    task = asyncio.create_task(
+        consume_sse(client.session, url, {}, watcher.events.append, on_line=watcher.lines.append)
+    )
+    try:
+        await until(lambda: watcher.events or task.done())
+        yield watcher
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def ok_json(response: Any) -> Any:
+    """The JSON body of a 200."""
+    assert response.status == HTTPStatus.OK, await response.text()
+    return await response.json()
+
+
+async def test_appliance_simulator_discovered_claimed_configured_logged_streamed(
+    *,
+    hass: HomeAssistant,
+    hub: Hub,
+    prefix: str,
+    client: Client,
+    run: Run,
+    hass_access_token: str,
+) -> None:
+    """The seed's whole flow with the appliance simulator and the legacy app's calls."""
+    appliance = ApplianceSimulator(
+        SERIAL, prefix=prefix, interval=3600, seed=1, connection=connection()
+    )
+    await run(appliance)
+    await report_until(appliance, lambda: discovery_flows(hass))
+    # Unclaimed: listed by the legacy route, and in Discovered under its serial.
+    [unclaimed] = await ok_json(await client.get(f"{API}/dispositivos/no-reclamados"))
+    assert list(unclaimed) == DEVICE_KEYS
+    assert (unclaimed["serial_number"], unclaimed["estado"], unclaimed["reclamado"]) == (
+        SERIAL,
+        "inactivo",
+        False,
+    )
+    assert set(unclaimed["parametros"]) == {"temp", "watts"}
+    assert discovery_flows(hass)[0]["context"]["title_placeholders"] == {"name": SERIAL}
+    device_id = unclaimed["id"]
+
+    async with (
+        watching(client, hass_access_token) as watcher,
+        observe(f"{prefix}/{SERIAL}/config") as configs,
+    ):
+        # hello first: an event line, then the empty object.
+        assert watcher.events[0] == SseEvent("{}", "hello")
+        assert watcher.lines[:3] == ["event: hello", "data: {}", ""]
+
+        # Claimed with the QR code's keys (admin token): the relay follows "encendido".
+        response = await client.post(f"{API}/dispositivos/reclamar", json=QR_CODE)
+        claimed = await ok_json(response)
+        assert list(claimed) == DEVICE_KEYS
+        assert claimed["id"] == device_id
+        assert claimed["reclamado"] is True
+        assert claimed["configuracion"] == {"modo": "manual", "encendido": True}
+        assert not discovery_flows(hass)
+        await until(lambda: appliance.relay)
+        assert appliance.configs == [{"modo": "manual", "encendido": True}]
+        await until(lambda: state_of(hass, "switch.enchufe_tv_power") == "on")
+        assert state_of(hass, "binary_sensor.enchufe_tv_state") == "on"
+        watts = appliance.states_sent[-1]
+        assert json.loads(watts)["estado"] == "activo"
+        await until(
+            lambda: (
+                state_of(hass, "sensor.enchufe_tv_watts")
+                == str(json.loads(watts)["parametros"]["watts"])
+            )
+        )
+        assert configs.on(f"{prefix}/{SERIAL}/config") == [b'{"modo":"manual","encendido":true}']
+
+        # PUT: the configuration goes out once; the device turns off and reports inactivo.
+        response = await client.put(
+            f"{API}/dispositivos/{device_id}", json={"configuracion": {"encendido": False}}
+        )
+        edited = await ok_json(response)
+        assert edited["configuracion"] == {"modo": "manual", "encendido": False}
+        assert edited["estado"] == "inactivo"  # the seed's rule: manual follows encendido
+        await until(lambda: not appliance.relay)
+        await until(lambda: state_of(hass, "switch.enchufe_tv_power") == "off")
+        assert json.loads(appliance.states_sent[-1])["estado"] == "inactivo"
+        # A barrier: what the hub publishes after this went out after any second config.
+        await hass.async_block_till_done()
+        assert hub.mqtt.devices is not None
+        hub.mqtt.devices.publish(SERIAL, "config", '{"barrier":true}', False)
+        await until(lambda: b'{"barrier":true}' in configs.on(f"{prefix}/{SERIAL}/config"))
+        assert configs.on(f"{prefix}/{SERIAL}/config") == [
+            b'{"modo":"manual","encendido":true}',
+            b'{"modo":"manual","encendido":false}',
+            b'{"barrier":true}',
+        ]
+        assert appliance.configs[1] == {"modo": "manual", "encendido": False}
+
+        # The stream: every update as the seed framed it; the last one is the device now.
+        now = await ok_json(await client.get(f"{API}/dispositivos/{device_id}"))
+        await until(lambda: watcher.updates() and watcher.updates()[-1] == now | _event())
+    # After hello, each event is exactly a data line and a blank line: no event line.
+    updates = watcher.lines[3:]
+    assert len(updates) == 2 * (len(watcher.events) - 1) >= 6
+    for data_line, blank, event in zip(
+        updates[::2], updates[1::2], watcher.events[1:], strict=True
+    ):
+        assert blank == ""
+        assert event.event is None
+        assert data_line == f"data: {event.data}"
+        body = json.loads(event.data)
+        assert compact(body) == event.data  # compact, raw UTF-8, keys as sent
+        assert list(body) == [*DEVICE_KEYS, "event"]  # "event" last
+        assert body["event"] == "device_update"
+        assert body["serial_number"] == SERIAL
+    seen = [
+        (u["reclamado"], u["estado"], u["configuracion"]["encendido"]) for u in watcher.updates()
+    ]
+    assert (True, "activo", True) in seen
+    assert seen[-1] == (True, "inactivo", False)
+    assert "Salón".encode() in compact(now).encode()
+
+    # Logs: newest first, two a page, the seed's rows.
+    page = await ok_json(await client.get(f"{API}/dispositivos/{device_id}/logs?page=1&per_page=2"))
+    assert list(page) == ["items", "page", "per_page", "total", "pages"]
+    assert (page["page"], page["per_page"]) == (1, 2)
+    assert page["total"] >= 3  # inactivo when discovered, activo, inactivo
+    assert page["pages"] == -(-page["total"] // 2)
+    newest, before = page["items"]
+    assert list(newest) == LOG_KEYS
+    assert newest["id"] > before["id"]
+    assert newest["timestamp"] >= before["timestamp"]
+    assert newest["dispositivo_id"] == device_id
+    assert (newest["estado"], before["estado"]) == ("inactivo", "activo")
+    assert newest["parametros"] == json.loads(appliance.states_sent[-1])["parametros"]
+    assert newest["parametros"]["watts"] == 0
+
+    # A rebooting device gets its configuration from the broker (retained).
+    appliance.stop()
+    rebooted = ApplianceSimulator(SERIAL, prefix=prefix, interval=3600, connection=connection())
+    await run(rebooted)
+    await until(lambda: rebooted.configs)
+    assert rebooted.configs == [{"modo": "manual", "encendido": False}]
+    assert rebooted.relay is False
+
+
+def _event() -> dict[str, str]:
+    return {"event": "device_update"}
+
+
+async def test_esphome_oven_simulator_as_an_mqtt_oven(
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+) -> None:
+    """Added in the UI with transport mqtt: readings are its temperature; sessions START it."""
+    assert await async_setup_component(hass, "config", {})
+    assert await async_setup_component(hass, "api", {})
+    flows = "/api/config/config_entries/subentries/flow"
+    step = await ok_json(await client.post(flows, json={"handler": [hub.entry.entry_id, "device"]}))
+    for answer in (
+        {"name": "Horno", "kind": "oven", "transport": "mqtt"},
+        {"mqtt_id": "horno1"},
+        {},
+    ):
+        step = await ok_json(await client.post(f"{flows}/{step['flow_id']}", json=answer))
+    assert step["type"] == "create_entry", step
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.horno_temperature") == "unavailable"
+
+    oven = EsphomeOvenSimulator(
+        "horno1", prefix=prefix, interval=0.05, seed=3, connection=connection()
+    )
+    await run(oven)
+
+    def readings() -> set[str]:
+        return {payload for topic, payload in oven.published if topic == oven.topics.state}
+
+    await until(lambda: state_of(hass, "sensor.horno_temperature") in readings())
+    assert state_of(hass, "binary_sensor.horno_connectivity") == "on"
+
+    response = await client.post(
+        "/api/services/button/press", json={"entity_id": "button.horno_start_session"}
+    )
+    assert response.status == HTTPStatus.OK, await response.text()
+    await until(lambda: oven.measuring)
+    assert oven.commands == ["START"]
+    await until(lambda: state_of(hass, "sensor.horno_session") == "active")
+    response = await client.post(
+        "/api/services/button/press", json={"entity_id": "button.horno_stop_session"}
+    )
+    assert response.status == HTTPStatus.OK, await response.text()
+    await until(lambda: not oven.measuring)
+    assert oven.commands == ["START", "STOP"]
+    assert oven.ignored == []
+
+    # A clean shutdown says offline (ESPHome's shutdown message): unavailable at once.
+    oven.stop()
+    await until(lambda: state_of(hass, "sensor.horno_temperature") == "unavailable")
+
+
+async def test_legacy_topic_appliance_simulator(
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+) -> None:
+    """Unmodified firmware on its own topic (the hub's legacy filter): found by its serial."""
+    legacy = ApplianceSimulator(
+        "LEGACY0001",
+        prefix=prefix,
+        interval=3600,
+        legacy_topic=f"{prefix}-legacy/dispositivos/LEGACY0001",
+        encendido=True,
+        seed=2,
+        log_states=False,
+        connection=connection(),
+    )
+    await run(legacy)
+    await report_until(legacy, lambda: appliances(hub).devices())
+    [unclaimed] = await ok_json(await client.get(f"{API}/dispositivos/no-reclamados"))
+    assert (unclaimed["serial_number"], unclaimed["estado"]) == ("LEGACY0001", "activo")
+    assert all(topic == legacy.state_topic for topic, _ in legacy.published)  # no status
+
+    body = {"serial_number": "LEGACY0001", "nombre": "Termo"}
+    claimed = await ok_json(await client.post(f"{API}/dispositivos/reclamar", json=body))
+    assert claimed["reclamado"] is True
+    # Its reports reach the claimed device's entities; it takes no configuration.
+    await report_until(legacy, lambda: state_of(hass, "switch.termo_power") == "on")
+    await report_until(legacy, lambda: state_of(hass, "sensor.termo_temp") is not None)
+    last = json.loads(legacy.states_sent[-1])["parametros"]
+    await until(lambda: state_of(hass, "sensor.termo_temp") == str(last["temp"]))
+    assert state_of(hass, "sensor.termo_watts") == str(last["watts"])
+    assert legacy.configs == []
+    assert legacy.relay is True
+
+
+async def test_claimed_before_it_reports_its_sensors_come_with_the_first_report(
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+) -> None:
+    """Claimed from its QR code before it is online: each key of its first report is a sensor."""
+    body = {"serial_number": "NEW0001", "nombre": "Nuevo"}
+    claimed = await ok_json(await client.post(f"{API}/dispositivos/reclamar", json=body))
+    assert (claimed["reclamado"], claimed["parametros"]) == (True, {})
+    assert state_of(hass, "sensor.nuevo_temp") is None
+    appliance = ApplianceSimulator("NEW0001", prefix=prefix, interval=3600, connection=connection())
+    await run(appliance)
+    await report_until(appliance, lambda: state_of(hass, "sensor.nuevo_watts") is not None)
+    last = json.loads(appliance.states_sent[-1])["parametros"]
+    await until(lambda: state_of(hass, "sensor.nuevo_temp") == str(last["temp"]))
+    assert state_of(hass, "sensor.nuevo_watts") == str(last["watts"])
