@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 import json
 from typing import Any
+from unittest.mock import patch
 import uuid
 
 import aiomqtt
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import discovery_flow
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -453,3 +455,26 @@ async def test_claimed_before_it_reports_its_sensors_come_with_the_first_report(
     last = json.loads(appliance.states_sent[-1])["parametros"]
     await until(lambda: state_of(hass, "sensor.nuevo_temp") == str(last["temp"]))
     assert state_of(hass, "sensor.nuevo_watts") == str(last["watts"])
+
+
+async def test_a_restart_offers_only_the_unclaimed_in_discovered(
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+) -> None:
+    """After a restart, a claimed appliance is not offered in Discovered; an unclaimed one is.
+
+    While HA starts, discovery flows wait for it to be running: one offered for a claimed
+    device would show up if that device were removed meanwhile.
+    """
+    devices = [
+        ApplianceSimulator(serial, prefix=prefix, interval=3600, connection=connection())
+        for serial in ("PLUG0001", "HEAT0001")
+    ]
+    for device in devices:
+        await run(device)
+        await report_until(device, lambda serial=device.serial: serial in appliances(hub).seen)
+    body = {"serial_number": "PLUG0001", "nombre": "Enchufe"}
+    await ok_json(await client.post(f"{API}/dispositivos/reclamar", json=body))
+    with patch.object(discovery_flow, "async_create_flow") as offer:
+        assert await hass.config_entries.async_reload(hub.entry.entry_id)
+        await hass.async_block_till_done()
+    assert [call.kwargs["data"]["serial_number"] for call in offer.call_args_list] == ["HEAT0001"]
