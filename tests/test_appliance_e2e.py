@@ -9,7 +9,7 @@ its own on the shared Mosquitto, and clears what it left retained there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 import contextlib
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -64,7 +64,6 @@ QR_CODE = {  # what the seed's app read from the device's QR code
 }
 
 type Client = Any  # aiohttp's TestClient
-type Run = Callable[[MqttDeviceSimulator], Awaitable[MqttDeviceSimulator]]
 
 
 def compact(value: Any) -> str:
@@ -79,7 +78,7 @@ def prefix() -> str:
 
 
 @pytest.fixture
-async def hub(hass: HomeAssistant, prefix: str, run: Run) -> AsyncIterator[Hub]:
+async def hub(hass: HomeAssistant, prefix: str, run: Runner) -> AsyncIterator[Hub]:
     """A hub with no device, on a dedicated connection; it also reads a legacy topic.
 
     Unloaded before the simulators stop (``run``): it does not see their topics cleared.
@@ -100,33 +99,47 @@ async def client(hass_client: ClientSessionGenerator, hub: Hub) -> Client:
     return await hass_client()
 
 
-@pytest.fixture
-async def run(prefix: str) -> AsyncIterator[Run]:
-    """Run simulators in the background until they are connected; stopped after the test.
+class Runner:
+    """Simulators running in the background, as an ESP32 runs its firmware."""
 
-    Afterwards the retained status and configuration topics of the test are cleared.
-    """
-    running: list[tuple[MqttDeviceSimulator, asyncio.Task[None]]] = []
+    def __init__(self) -> None:
+        """None yet."""
+        self.tasks: dict[MqttDeviceSimulator, asyncio.Task[None]] = {}
 
-    async def start(device: MqttDeviceSimulator) -> MqttDeviceSimulator:
-        running.append((device, asyncio.create_task(device.run())))
+    async def __call__(self, device: MqttDeviceSimulator) -> MqttDeviceSimulator:
+        """Start ``device``; return once it is connected."""
+        self.tasks[device] = asyncio.create_task(device.run())
         async with asyncio.timeout(10):
             await device.connected.wait()
         return device
 
-    yield start
-    for device, _ in running:
+    async def stop(self, device: MqttDeviceSimulator) -> None:
+        """Stop ``device`` cleanly (``offline`` published) and wait until it is gone."""
         device.stop()
-    await asyncio.gather(*(task for _, task in running))
+        await self.tasks[device]
+
+
+@pytest.fixture
+async def run(prefix: str) -> AsyncIterator[Runner]:
+    """Start simulators; all stopped after the test, and their retained topics cleared."""
+    runner = Runner()
+    yield runner
+    for device in runner.tasks:
+        device.stop()
+    await asyncio.gather(*runner.tasks.values())
     async with aiomqtt.Client(HOST, PORT, identifier=f"cleaner-{uuid.uuid4().hex}") as cleaner:
-        for device, _ in running:
+        for device in runner.tasks:
             for topic in (device.topics.status, device.topics.config):
                 await cleaner.publish(topic, b"", qos=1, retain=True)
 
 
 def connection() -> MqttConnection:
-    """A device connection that leaves no session on the shared broker."""
-    return MqttConnection(clean_session=True)
+    """A device connection that leaves no session on the shared broker.
+
+    Its client id is its own: a test run beside this one with the same serial would
+    otherwise make the broker drop one of the two.
+    """
+    return MqttConnection(clean_session=True, client_id=f"e2e-{uuid.uuid4().hex[:12]}")
 
 
 def appliances(hub: Hub) -> ApplianceDirectory:
@@ -160,6 +173,11 @@ async def report_until(
                 if predicate():
                     return
                 await asyncio.sleep(0.01)
+
+
+def last_sent(appliance: ApplianceSimulator) -> dict[str, Any]:
+    """The last state message the appliance published (once the broker took it)."""
+    return json.loads(appliance.states_sent[-1]) if appliance.states_sent else {}
 
 
 @dataclass
@@ -234,7 +252,7 @@ async def test_appliance_simulator_discovered_claimed_configured_logged_streamed
     hub: Hub,
     prefix: str,
     client: Client,
-    run: Run,
+    run: Runner,
     hass_access_token: str,
 ) -> None:
     """The seed's whole flow with the appliance simulator and the legacy app's calls."""
@@ -257,7 +275,7 @@ async def test_appliance_simulator_discovered_claimed_configured_logged_streamed
 
     async with (
         watching(client, hass_access_token) as watcher,
-        observe(f"{prefix}/{SERIAL}/config") as configs,
+        observe(f"{prefix}/{SERIAL}/+") as topics,
     ):
         # hello first: an event line, then the empty object.
         assert watcher.events[0] == SseEvent("{}", "hello")
@@ -271,19 +289,14 @@ async def test_appliance_simulator_discovered_claimed_configured_logged_streamed
         assert claimed["reclamado"] is True
         assert claimed["configuracion"] == {"modo": "manual", "encendido": True}
         assert not discovery_flows(hass)
-        await until(lambda: appliance.relay)
+        await until(lambda: last_sent(appliance)["estado"] == "activo")  # the relay's report
+        assert appliance.relay
         assert appliance.configs == [{"modo": "manual", "encendido": True}]
         await until(lambda: state_of(hass, "switch.enchufe_tv_power") == "on")
         assert state_of(hass, "binary_sensor.enchufe_tv_state") == "on"
-        watts = appliance.states_sent[-1]
-        assert json.loads(watts)["estado"] == "activo"
-        await until(
-            lambda: (
-                state_of(hass, "sensor.enchufe_tv_watts")
-                == str(json.loads(watts)["parametros"]["watts"])
-            )
-        )
-        assert configs.on(f"{prefix}/{SERIAL}/config") == [b'{"modo":"manual","encendido":true}']
+        watts = str(last_sent(appliance)["parametros"]["watts"])
+        await until(lambda: state_of(hass, "sensor.enchufe_tv_watts") == watts)
+        assert topics.on(f"{prefix}/{SERIAL}/config") == [b'{"modo":"manual","encendido":true}']
 
         # PUT: the configuration goes out once; the device turns off and reports inactivo.
         response = await client.put(
@@ -292,20 +305,23 @@ async def test_appliance_simulator_discovered_claimed_configured_logged_streamed
         edited = await ok_json(response)
         assert edited["configuracion"] == {"modo": "manual", "encendido": False}
         assert edited["estado"] == "inactivo"  # the seed's rule: manual follows encendido
-        await until(lambda: not appliance.relay)
+        await until(lambda: last_sent(appliance)["estado"] == "inactivo")
+        assert not appliance.relay
         await until(lambda: state_of(hass, "switch.enchufe_tv_power") == "off")
-        assert json.loads(appliance.states_sent[-1])["estado"] == "inactivo"
-        # A barrier: what the hub publishes after this went out after any second config.
+        # A barrier: what the hub publishes now goes out after any second configuration.
+        # (On the command topic, which an appliance does not read.)
         await hass.async_block_till_done()
         assert hub.mqtt.devices is not None
-        hub.mqtt.devices.publish(SERIAL, "config", '{"barrier":true}', False)
-        await until(lambda: b'{"barrier":true}' in configs.on(f"{prefix}/{SERIAL}/config"))
-        assert configs.on(f"{prefix}/{SERIAL}/config") == [
+        hub.mqtt.devices.publish(SERIAL, "command", "barrier", False)
+        await until(lambda: topics.on(f"{prefix}/{SERIAL}/command") == [b"barrier"])
+        assert topics.on(f"{prefix}/{SERIAL}/config") == [
             b'{"modo":"manual","encendido":true}',
             b'{"modo":"manual","encendido":false}',
-            b'{"barrier":true}',
         ]
-        assert appliance.configs[1] == {"modo": "manual", "encendido": False}
+        assert appliance.configs == [
+            {"modo": "manual", "encendido": True},
+            {"modo": "manual", "encendido": False},
+        ]
 
         # The stream: every update as the seed framed it; the last one is the device now.
         now = await ok_json(await client.get(f"{API}/dispositivos/{device_id}"))
@@ -343,11 +359,11 @@ async def test_appliance_simulator_discovered_claimed_configured_logged_streamed
     assert newest["timestamp"] >= before["timestamp"]
     assert newest["dispositivo_id"] == device_id
     assert (newest["estado"], before["estado"]) == ("inactivo", "activo")
-    assert newest["parametros"] == json.loads(appliance.states_sent[-1])["parametros"]
+    assert newest["parametros"] == last_sent(appliance)["parametros"]
     assert newest["parametros"]["watts"] == 0
 
     # A rebooting device gets its configuration from the broker (retained).
-    appliance.stop()
+    await run.stop(appliance)
     rebooted = ApplianceSimulator(SERIAL, prefix=prefix, interval=3600, connection=connection())
     await run(rebooted)
     await until(lambda: rebooted.configs)
@@ -360,7 +376,7 @@ def _event() -> dict[str, str]:
 
 
 async def test_esphome_oven_simulator_as_an_mqtt_oven(
-    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Runner
 ) -> None:
     """Added in the UI with transport mqtt: readings are its temperature; sessions START it."""
     assert await async_setup_component(hass, "config", {})
@@ -404,12 +420,12 @@ async def test_esphome_oven_simulator_as_an_mqtt_oven(
     assert oven.ignored == []
 
     # A clean shutdown says offline (ESPHome's shutdown message): unavailable at once.
-    oven.stop()
+    await run.stop(oven)
     await until(lambda: state_of(hass, "sensor.horno_temperature") == "unavailable")
 
 
 async def test_legacy_topic_appliance_simulator(
-    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Runner
 ) -> None:
     """Unmodified firmware on its own topic (the hub's legacy filter): found by its serial."""
     legacy = ApplianceSimulator(
@@ -423,6 +439,7 @@ async def test_legacy_topic_appliance_simulator(
         connection=connection(),
     )
     await run(legacy)
+    await until(lambda: legacy.states_sent)  # its report on connecting is out
     await report_until(legacy, lambda: appliances(hub).devices())
     [unclaimed] = await ok_json(await client.get(f"{API}/dispositivos/no-reclamados"))
     assert (unclaimed["serial_number"], unclaimed["estado"]) == ("LEGACY0001", "activo")
@@ -442,7 +459,7 @@ async def test_legacy_topic_appliance_simulator(
 
 
 async def test_claimed_before_it_reports_its_sensors_come_with_the_first_report(
-    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Runner
 ) -> None:
     """Claimed from its QR code before it is online: each key of its first report is a sensor."""
     body = {"serial_number": "NEW0001", "nombre": "Nuevo"}
@@ -451,6 +468,9 @@ async def test_claimed_before_it_reports_its_sensors_come_with_the_first_report(
     assert state_of(hass, "sensor.nuevo_temp") is None
     appliance = ApplianceSimulator("NEW0001", prefix=prefix, interval=3600, connection=connection())
     await run(appliance)
+    # What it sends by itself is out: its report on connecting, and the retained
+    # configuration's confirmation.
+    await until(lambda: appliance.configs and len(appliance.states_sent) == 2)
     await report_until(appliance, lambda: state_of(hass, "sensor.nuevo_watts") is not None)
     last = json.loads(appliance.states_sent[-1])["parametros"]
     await until(lambda: state_of(hass, "sensor.nuevo_temp") == str(last["temp"]))
@@ -458,7 +478,7 @@ async def test_claimed_before_it_reports_its_sensors_come_with_the_first_report(
 
 
 async def test_a_restart_offers_only_the_unclaimed_in_discovered(
-    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Run
+    hass: HomeAssistant, hub: Hub, prefix: str, client: Client, run: Runner
 ) -> None:
     """After a restart, a claimed appliance is not offered in Discovered; an unclaimed one is.
 
