@@ -2,11 +2,15 @@
 
 Waits for HA to answer, finishes onboarding with the user ``dev`` (password ``dev``), keeps a
 long-lived token of that user in ``config/.dev_token`` and, with ``--demo``, adds through the
-config-flow APIs the IoT Hub entry, a "Demo oven", a "Demo charger" (station 1), the NFC card
-its simulator presents and an energy price, keeping the device tokens (shown only once) in
+config-flow APIs HA's MQTT integration (the local Mosquitto), the IoT Hub entry, a "Demo
+oven", a "Demo charger" (station 1), the NFC card its simulator presents, an energy price and
+a "Demo ESPHome oven" over MQTT, keeping the device tokens (shown only once) in
 ``config/.demo_oven_token`` and ``config/.demo_charger_token`` for scripts/develop to start
-the simulators with. Every step is skipped when already done; without ``--demo`` the demo
-devices and card of an earlier run are removed.
+the simulators with. It then claims the appliance "Demo plug" (serial ``DEMOPLUG0001``) as the
+legacy app would (``POST /api/iot_hub/dispositivos/reclamar``) and puts it on a schedule
+helper it creates; the appliance ``DEMOHEATER01`` is left unclaimed, in *Discovered*. Every
+step is skipped when already done; without ``--demo`` the demo devices, card and schedule of
+an earlier run are removed.
 """
 
 from __future__ import annotations
@@ -36,19 +40,41 @@ ONBOARDING_ONLINE_DOMAINS: Final = ("google_translate", "radio_browser")
 DEMO_CARD_UID: Final = "VIRTUAL-1-A4F2E8"
 DEMO_CARD_USER: Final = "Juan Pérez"
 DEMO_PRICE: Final = 0.25  # per kWh, in Home Assistant's currency
+# The broker scripts/develop's MQTT devices and HA's MQTT integration use.
+MQTT_BROKER: Final = "127.0.0.1"
+MQTT_PORT: Final = 1883
+# The demo's appliances (seed 003), as scripts/develop runs their simulators.
+DEMO_PLUG_SERIAL: Final = "DEMOPLUG0001"
+DEMO_UNCLAIMED_SERIAL: Final = "DEMOHEATER01"
+DEMO_PLUG_CLAIM: Final = {  # the keys of the seed's QR code
+    "serial_number": DEMO_PLUG_SERIAL,
+    "nombre": "Demo plug",
+    "tipo": "enchufe",
+    "modelo": "ESP32 relay",
+    "descripcion": "A lamp on a schedule (simulators/appliance.py)",
+    "configuracion": {"modo": "horario"},
+}
+DEMO_PLUG_AREA: Final = "Living room"
+DEMO_PLUG_FAVORITES: Final = ("encendido", "estado", "modo", "parametro_watts")
+DEMO_SCHEDULE: Final = "Demo plug schedule"
+DEMO_SCHEDULE_ICON: Final = "mdi:calendar-clock"
+DEMO_SCHEDULE_ON_MINUTES: Final = 5  # on for 5 minutes in every 10, so it is seen switching
+DEMO_SCHEDULE_PERIOD: Final = 10
+WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True, slots=True)
 class DemoDevice:
-    """A device of the demo, its token file in config/, its area and Overview favorites."""
+    """A device of the demo: its token file in config/ (or MQTT id), area and favorites."""
 
     name: str
     kind: str
-    token_file: str
+    token_file: str | None  # None: an MQTT device (the broker, not a token, lets it in)
     area: str
     favorites: tuple[str, ...]  # entity keys (the unique ids' suffixes)
     hint: str
     station: str | None = None  # a charger's station id
+    mqtt_id: str | None = None  # an MQTT device's topic id
 
 
 DEMO_DEVICES: Final = (
@@ -75,6 +101,15 @@ DEMO_DEVICES: Final = (
         ),
         hint=f"its simulator presents {DEMO_CARD_USER}'s card and charges now and then",
         station="1",  # scripts/develop runs the charger simulator with --station 1
+    ),
+    DemoDevice(
+        name="Demo ESPHome oven",
+        kind="oven",
+        token_file=None,
+        area="Kitchen",
+        favorites=("temperature",),
+        hint="an ESPHome oven over MQTT: topics iot_hub/demo_esphome_oven/...",
+        mqtt_id="demo_esphome_oven",  # scripts/develop runs simulators.esphome_oven --id this
     ),
 )
 
@@ -146,6 +181,19 @@ class Api:
                 return dict.fromkeys(ONBOARDING_STEPS, True)
             resp.raise_for_status()
             return {step["step"]: step["done"] for step in await resp.json()}
+
+    async def wait_until_running(self) -> None:
+        """Wait for HA to have started (its HTTP API answers before every integration is up).
+
+        Discovery flows found while it starts are created only then: removing a demo
+        device's Discovered entry earlier would not last.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_TIMEOUT
+        while (await self.call("GET", "/api/config"))["state"] != "RUNNING":
+            if loop.time() > deadline:
+                raise BootstrapError(f"{self.base} did not finish starting in time")
+            await asyncio.sleep(0.5)
 
     async def use_tokens_for(self, code: str) -> None:
         """Exchange an authorization code for an access token and use it from now on."""
@@ -313,8 +361,21 @@ def form_defaults(step: dict[str, Any]) -> dict[str, Any]:
     return {field["name"]: field["default"] for field in step["data_schema"] if "default" in field}
 
 
+def form_values(step: dict[str, Any]) -> dict[str, Any]:
+    """A form's answer that keeps what it shows: defaults and suggested (entered) values."""
+    values = form_defaults(step)
+    for field in step["data_schema"]:
+        suggested = field.get("description", {}).get("suggested_value")
+        if suggested is not None:
+            values[field["name"]] = suggested
+    return values
+
+
 async def add_demo_device(api: Api, config: Path, entry_id: str, device: DemoDevice) -> None:
     """Add a demo device if missing, or issue it a new token if its token file was lost."""
+    if device.token_file is None:
+        await add_demo_mqtt_device(api, entry_id, device)
+        return
     token_file = config / device.token_file
     subs = await subentries(api, entry_id)
     existing = next((sub for sub in subs if sub["title"] == device.name), None)
@@ -338,9 +399,117 @@ async def add_demo_device(api: Api, config: Path, entry_id: str, device: DemoDev
     write_secret(token_file, step["description_placeholders"]["token"])
     if existing is None:
         say(f"Added the device {device.name}")
-        await show_on_dashboard(api, device)
+        await show_on_dashboard(api, device.name, device.area, device.favorites)
     else:
         say(f"Issued a new token for {device.name} ({token_file.name} was missing)")
+
+
+async def add_demo_mqtt_device(api: Api, entry_id: str, device: DemoDevice) -> None:
+    """Add a demo device with transport MQTT if missing: its topics instead of a token."""
+    if any(sub["title"] == device.name for sub in await subentries(api, entry_id)):
+        return
+    flows = "/api/config/config_entries/subentries/flow"
+    step = await api.call("POST", flows, {"handler": [entry_id, "device"]})
+    answers: tuple[dict[str, Any], ...] = (
+        {"name": device.name, "kind": device.kind, "transport": "mqtt"},
+        {"mqtt_id": device.mqtt_id},
+        {},  # the topics step: it only shows them
+    )
+    for answer in answers:
+        step = await api.call("POST", f"{flows}/{step['flow_id']}", answer)
+    if step.get("type") != "create_entry":
+        raise BootstrapError(f"adding {device.name}: expected the device, got {step}")
+    say(f"Added the device {device.name} (MQTT)")
+    await show_on_dashboard(api, device.name, device.area, device.favorites)
+
+
+async def mqtt_integration(api: Api) -> None:
+    """Set up HA's MQTT integration on the local broker, unless it is set up."""
+    if await api.call("GET", "/api/config/config_entries/entry?domain=mqtt"):
+        return
+    flows = "/api/config/config_entries/flow"
+    step = await api.call("POST", flows, {"handler": "mqtt"})
+    # The form's defaults (protocol, the expandable "other_settings" section) as the UI sends them.
+    answer = {
+        **form_defaults(step),
+        "broker": MQTT_BROKER,
+        "port": MQTT_PORT,
+        "other_settings": {"set_client_cert": False, "set_ca_cert": "off", "transport": "tcp"},
+    }
+    step = await api.call("POST", f"{flows}/{step['flow_id']}", answer)
+    if step.get("type") != "create_entry":
+        raise BootstrapError(
+            f"cannot set up MQTT on {MQTT_BROKER}:{MQTT_PORT} ({step.get('errors')}); "
+            "is Mosquitto running? (scripts/ensure-mosquitto)"
+        )
+    say(f"Added the MQTT integration (broker {MQTT_BROKER}:{MQTT_PORT})")
+
+
+def schedule_blocks() -> list[dict[str, str]]:
+    """On for the first minutes of every period, all day."""
+    blocks = []
+    for start in range(0, 24 * 60, DEMO_SCHEDULE_PERIOD):
+        end = start + DEMO_SCHEDULE_ON_MINUTES
+        blocks.append(
+            {
+                "from": f"{start // 60:02}:{start % 60:02}:00",
+                "to": f"{end // 60:02}:{end % 60:02}:00",
+            }
+        )
+    return blocks
+
+
+async def demo_schedule(api: Api) -> str:
+    """The demo plug's schedule helper (created if missing): its entity id."""
+    schedules = await api.ws({"type": "schedule/list"})
+    if not (found := next((s for s in schedules if s["name"] == DEMO_SCHEDULE), None)):
+        blocks = schedule_blocks()
+        found = await api.ws(
+            {
+                "type": "schedule/create",
+                "name": DEMO_SCHEDULE,
+                "icon": DEMO_SCHEDULE_ICON,
+                **dict.fromkeys(WEEKDAYS, blocks),
+            }
+        )
+        say(
+            f"Created the schedule helper {DEMO_SCHEDULE} (on {DEMO_SCHEDULE_ON_MINUTES} "
+            f"minutes in every {DEMO_SCHEDULE_PERIOD})"
+        )
+    entities = await api.ws({"type": "config/entity_registry/list"})
+    for entity in entities:
+        if entity["platform"] == "schedule" and entity["unique_id"] == found["id"]:
+            return str(entity["entity_id"])
+    raise BootstrapError(f"the schedule {DEMO_SCHEDULE} has no entity")
+
+
+async def add_demo_appliance(api: Api, entry_id: str) -> str:
+    """Claim the demo plug as the legacy app does, and put it on the demo schedule.
+
+    The claim sets the mode (``horario``, the seed's key); which schedule helper it follows
+    is an HA setting, chosen in the device's reconfigure form. Returns its name.
+    """
+    schedule = await demo_schedule(api)
+    subs = await subentries(api, entry_id)
+    if (plug := next((s for s in subs if s["unique_id"] == DEMO_PLUG_SERIAL), None)) is None:
+        await api.call("POST", "/api/iot_hub/dispositivos/reclamar", DEMO_PLUG_CLAIM)
+        say(f"Claimed the appliance {DEMO_PLUG_SERIAL} as {DEMO_PLUG_CLAIM['nombre']}")
+        subs = await subentries(api, entry_id)
+        plug = next(s for s in subs if s["unique_id"] == DEMO_PLUG_SERIAL)
+        await show_on_dashboard(api, plug["title"], DEMO_PLUG_AREA, DEMO_PLUG_FAVORITES)
+    flows = "/api/config/config_entries/subentries/flow"
+    start = {"handler": [entry_id, "device"], "subentry_id": plug["subentry_id"]}
+    step = await api.call("POST", flows, start)
+    current = form_values(step)
+    if current.get("modo") == "horario" and current.get("schedule_entity") == schedule:
+        await api.call("DELETE", f"{flows}/{step['flow_id']}")
+        return str(plug["title"])
+    answer = {**current, "modo": "horario", "schedule_entity": schedule}
+    step = await api.call("POST", f"{flows}/{step['flow_id']}", answer)
+    if step.get("reason") != "reconfigure_successful":
+        raise BootstrapError(f"putting {plug['title']} on {schedule}: {step}")
+    say(f"{plug['title']} follows {schedule}")
+    return str(plug["title"])
 
 
 async def add_demo_card(api: Api, entry_id: str) -> None:
@@ -372,12 +541,22 @@ async def set_demo_price(api: Api, entry_id: str) -> None:
 
 
 async def remove_demo(api: Api, config: Path) -> bool:
-    """Remove the demo devices and card of an earlier run (``--no-demo``: a clean instance)."""
+    """Remove the demo devices, card and schedule of an earlier run (``--no-demo``).
+
+    The demo appliances' serials stay known to iot_hub (it keeps every serial it heard, and
+    has no way to forget one): their *Discovered* entries are dismissed, on every run.
+    """
     names = {device.name for device in DEMO_DEVICES}
+    unique_ids = {
+        DEMO_CARD_UID,
+        DEMO_PLUG_SERIAL,
+        DEMO_UNCLAIMED_SERIAL,
+        *(device.mqtt_id for device in DEMO_DEVICES if device.mqtt_id),
+    }
     removed = False
     for entry in await api.call("GET", "/api/config/config_entries/entry?domain=iot_hub"):
         for sub in await subentries(api, entry["entry_id"]):
-            if sub["title"] in names or sub["unique_id"] == DEMO_CARD_UID:
+            if sub["title"] in names or sub["unique_id"] in unique_ids:
                 await api.ws(
                     {
                         "type": "config_entries/subentries/delete",
@@ -386,13 +565,31 @@ async def remove_demo(api: Api, config: Path) -> bool:
                     }
                 )
                 removed = True
+    discovered = {f"appliance:{serial}" for serial in (DEMO_PLUG_SERIAL, DEMO_UNCLAIMED_SERIAL)}
+    for flow in await api.ws({"type": "config_entries/flow/progress"}):
+        if flow["handler"] == "iot_hub" and flow["context"].get("unique_id") in discovered:
+            # iot_hub offers them again at each start: dismissed quietly, every run.
+            await api.call("DELETE", f"/api/config/config_entries/flow/{flow['flow_id']}")
+    if "schedule" in (await api.call("GET", "/api/config"))["components"]:
+        for schedule in await api.ws({"type": "schedule/list"}):
+            if schedule["name"] == DEMO_SCHEDULE:
+                await api.ws({"type": "schedule/delete", "schedule_id": schedule["id"]})
+                removed = True
     for device in DEMO_DEVICES:
-        (config / device.token_file).unlink(missing_ok=True)
+        if device.token_file is not None:
+            (config / device.token_file).unlink(missing_ok=True)
     return removed
 
 
-async def demo_entities(api: Api, name: str) -> tuple[str, dict[str, str]]:
-    """A demo device's id and its entities' ids by key (they appear right after it)."""
+async def demo_entities(
+    api: Api, name: str, wanted: tuple[str, ...] = ()
+) -> tuple[str, dict[str, str]]:
+    """A demo device's id and its entities' ids by key (they appear right after it).
+
+    ``wanted`` keys are waited for a while too: an appliance's sensors come with its first
+    report.
+    """
+    found: tuple[str, dict[str, str]] | None = None
     for _ in range(100):
         devices = await api.ws({"type": "config/device_registry/list"})
         if device_id := next((d["id"] for d in devices if d["name"] == name), None):
@@ -403,30 +600,34 @@ async def demo_entities(api: Api, name: str) -> tuple[str, dict[str, str]]:
                 if entity["device_id"] == device_id
             }
             if keys:
-                return device_id, keys
+                found = device_id, keys
+                if all(key in keys for key in wanted):
+                    return found
         await asyncio.sleep(0.1)
-    raise BootstrapError(f"{name} has no entities")
+    if found is None:
+        raise BootstrapError(f"{name} has no entities")
+    return found
 
 
-async def show_on_dashboard(api: Api, device: DemoDevice) -> None:
+async def show_on_dashboard(api: Api, name: str, area: str, favorite_keys: tuple[str, ...]) -> None:
     """Put a new demo device in its area and its main entities in the Overview's favorites.
 
     The default dashboard (the "home" strategy) shows favorite entities and areas; a device
     in no area is listed only one click away, under Devices.
     """
-    device_id, keys = await demo_entities(api, device.name)
+    device_id, keys = await demo_entities(api, name, favorite_keys)
     areas = await api.ws({"type": "config/area_registry/list"})
-    if not (area_id := next((a["area_id"] for a in areas if a["name"] == device.area), None)):
-        created = await api.ws({"type": "config/area_registry/create", "name": device.area})
+    # Onboarding made "Living Room": names are unique regardless of case.
+    wanted = area.casefold()
+    if not (area_id := next((a["area_id"] for a in areas if a["name"].casefold() == wanted), None)):
+        created = await api.ws({"type": "config/area_registry/create", "name": area})
         area_id = created["area_id"]
     await api.ws(
         {"type": "config/device_registry/update", "device_id": device_id, "area_id": area_id}
     )
     home = (await api.ws({"type": "frontend/get_system_data", "key": "home"}))["value"] or {}
     favorites: list[str] = home.get("favorite_entities", [])
-    favorites += [
-        keys[key] for key in device.favorites if key in keys and keys[key] not in favorites
-    ]
+    favorites += [keys[key] for key in favorite_keys if key in keys and keys[key] not in favorites]
     await api.ws(
         {
             "type": "frontend/set_system_data",
@@ -441,14 +642,18 @@ async def bootstrap(args: argparse.Namespace) -> None:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         api = Api(session, args.url.rstrip("/"))
         await onboard(api, args.config)
+        await api.wait_until_running()
+        plug = ""
         if args.demo:
+            await mqtt_integration(api)  # first: iot_hub then finds HA's MQTT at once
             entry_id = await hub_entry_id(api)
             await add_demo_card(api, entry_id)
             await set_demo_price(api, entry_id)
             for device in DEMO_DEVICES:
                 await add_demo_device(api, args.config, entry_id, device)
+            plug = await add_demo_appliance(api, entry_id)
         elif await remove_demo(api, args.config):
-            say("Removed the demo devices and card of an earlier run (--no-demo)")
+            say("Removed the demo devices, card and schedule of an earlier run (--no-demo)")
         say(
             f"Ready: {api.base}  user {USERNAME}, password {PASSWORD}"
             f'  (REST API: curl -H "Authorization: Bearer $(cat {args.config}/.dev_token)"'
@@ -457,6 +662,16 @@ async def bootstrap(args: argparse.Namespace) -> None:
         for device in DEMO_DEVICES if args.demo else ():
             device_id, _ = await demo_entities(api, device.name)
             say(f"{device.name}: {api.base}/config/devices/device/{device_id} ({device.hint})")
+        if plug:
+            device_id, _ = await demo_entities(api, plug)
+            say(
+                f"{plug}: {api.base}/config/devices/device/{device_id} (appliance "
+                f"{DEMO_PLUG_SERIAL} on MQTT, following the helper {DEMO_SCHEDULE})"
+            )
+            say(
+                f"Appliance {DEMO_UNCLAIMED_SERIAL} is unclaimed: {api.base}/config/integrations"
+                "/dashboard (Discovered) or GET /api/iot_hub/dispositivos/no-reclamados"
+            )
 
 
 def main() -> int:

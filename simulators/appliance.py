@@ -25,7 +25,7 @@ Command line::
 
     python -m simulators.appliance --serial APL0001ESP32 [--broker 127.0.0.1] [--port 1883]
         [--prefix iot_hub] [--username U --password P] [--interval 30] [--watts 60]
-        [--legacy-topic dispositivos/APL0001ESP32 [--encendido]] [--seed N]
+        [--legacy-topic dispositivos/APL0001ESP32 [--encendido]] [--seed N] [-q]
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ class ApplianceSimulator(MqttDeviceSimulator):
         legacy_topic: str | None = None,
         encendido: bool = False,
         seed: int | None = None,
+        log_states: bool = True,
         connection: MqttConnection | None = None,
         log: Printer = silent,
     ) -> None:
@@ -149,6 +150,7 @@ class ApplianceSimulator(MqttDeviceSimulator):
             encendido: The relay at start (ESPHome's ``ALWAYS_OFF`` when False); the
                 retained configuration then decides, except in legacy mode.
             seed: Seed of the sensors' noise.
+            log_states: Say every state message sent (False: only what changes).
             connection: How to reach the broker; 127.0.0.1:1883 by default.
             log: Where the appliance says what it does, one line at a time.
         """
@@ -168,6 +170,7 @@ class ApplianceSimulator(MqttDeviceSimulator):
         self._interval = interval
         self._model = ApplianceModel(rated_watts=rated_watts, rng=random.Random(seed))
         self._model_time: float | None = None
+        self._log_states = log_states
         self.relay = encendido
         self.modo: str | None = None
         self.configs: list[dict[str, Any]] = []
@@ -194,7 +197,8 @@ class ApplianceSimulator(MqttDeviceSimulator):
         sent = await self.publish(self._state_topic, payload, qos=0 if self._legacy else 1)
         if sent:
             self.states_sent.append(payload)
-            self._log(f"Sent {payload}")
+            if self._log_states:
+                self._log(f"Sent {payload}")
         return sent
 
     async def _on_connect(self) -> None:
@@ -271,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
         "except with --legacy-topic)",
     )
     parser.add_argument("--seed", type=int, help="seed of the sensors' noise")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print every state message sent"
+    )
     return parser
 
 
@@ -287,6 +294,7 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
             legacy_topic=args.legacy_topic,
             encendido=args.encendido,
             seed=args.seed,
+            log_states=not args.quiet,
             connection=connection_from(args),
             log=timestamped(),
         )

@@ -114,8 +114,10 @@ class ApplianceDirectory(KindHub):
         for serial, seen in self.seen.items():
             log = self._log(serial, seen.id)
             await log.async_load()
+        # By the subentries: the hub adds its devices after this, so none is claimed() yet.
+        claimed = {subentry.data[CONF_SERIAL] for subentry in self._claimed_subentries()}
         for serial in self.seen:
-            if not self.claimed(serial):
+            if serial not in claimed:
                 self._offer(serial)
 
     async def async_shutdown(self) -> None:
