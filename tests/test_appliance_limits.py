@@ -8,23 +8,26 @@ becomes unclaimed; the bounded log.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import logging
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.iot_hub.const import DEFAULT_MQTT_SILENCE
 from custom_components.iot_hub.kinds.appliance.const import DEFAULT_LOG_SIZE, MAX_UNCLAIMED
+from custom_components.iot_hub.kinds.appliance.directory import FORGET_AFTER
 from custom_components.iot_hub.transport.limits import INBOUND_BURST, INBOUND_RATE
 from custom_components.iot_hub.transport.mqtt import devices as mqtt_devices
 
 from .appliance_tools import SERIAL, broker_options, device_client, state, unique_prefix
 from .conftest import hub_entry, hub_of, state_of, until
 from .mosquitto import Mosquitto, mosquitto_fixture  # noqa: F401  (the fixture)
-from .test_appliance import claim_in_ui, directory, publish_until
+from .test_appliance import claim_in_ui, directory, next_message, publish_until
 from .test_mqtt_devices import OVEN, mqtt_oven
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -37,12 +40,14 @@ def test_the_readmes_figures_are_the_codes() -> None:
     assert DEFAULT_MQTT_SILENCE == 600
     assert MAX_UNCLAIMED == 256
     assert DEFAULT_LOG_SIZE == 10_000
+    assert FORGET_AFTER == timedelta(days=30)
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for figure in (
         "16 KiB",
         "50 per second per id, after a burst of 100",
         "10 minutes",
         "At most 256 unclaimed",
+        "not heard for 30 days",
         "at most 10,000 rows",
     ):
         assert figure in readme, figure
@@ -179,4 +184,64 @@ async def test_the_log_keeps_the_newest_rows_of_its_size(hass: HomeAssistant) ->
     page = appliances.logs(1, 1, 50)
     assert page.total == 10
     assert [row["parametros"]["temp"] for row in page.items] == list(range(24, 14, -1))
+    await hass.config_entries.async_unload(hub.entry.entry_id)  # type: ignore[attr-defined]
+
+
+async def test_unclaimed_serials_silent_for_30_days_are_forgotten(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """At start, an unclaimed serial not heard for 30 days goes, with its log; others stay."""
+    prefix = unique_prefix()
+    entry = hub_entry([], broker_options(prefix))
+    old = (dt_util.utcnow() - timedelta(days=31)).isoformat()
+    recent = (dt_util.utcnow() - timedelta(days=29)).isoformat()
+    hass_storage[f"iot_hub.appliances.{entry.entry_id}"] = {
+        "version": 1,
+        "key": f"iot_hub.appliances.{entry.entry_id}",
+        "data": {
+            "next_id": 3,
+            "devices": {
+                "OLD": {"id": 1, "estado": "activo", "parametros": {}, "last_seen": old},
+                "RECENT": {"id": 2, "estado": "activo", "parametros": {}, "last_seen": recent},
+            },
+        },
+    }
+    hass_storage[f"iot_hub.appliance_log.{entry.entry_id}.1"] = {
+        "version": 1,
+        "key": f"iot_hub.appliance_log.{entry.entry_id}.1",
+        "data": {"rows": []},
+    }
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    appliances = directory(hub_of(entry))
+    assert [d.serial_number for d in appliances.devices()] == ["RECENT"]
+    assert appliances.next_id == 3  # the forgotten id is not handed out again
+    assert f"iot_hub.appliance_log.{entry.entry_id}.1" not in hass_storage
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_removed_device_leaves_no_retained_configuration(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting the device clears its retained config; a cleared status is no warning."""
+    caplog.set_level(logging.WARNING)
+    prefix = unique_prefix()
+    hub = await _hub(hass, prefix)
+    async with device_client(prefix) as device:
+        await device.subscribe(f"{prefix}/{SERIAL}/config", qos=1)
+        await publish_until(
+            device,
+            f"{prefix}/{SERIAL}/state",
+            state(),
+            lambda: directory(hub).devices(),  # type: ignore[arg-type]
+        )
+        await claim_in_ui(hass)
+        assert (await next_message(device)).payload  # the configuration
+        await device.publish(f"{prefix}/{SERIAL}/status", b"", qos=1, retain=True)
+        [device_id] = [d.id for d in hub.devices.values() if d.kind.key == "appliance"]  # type: ignore[attr-defined]
+        hass.config_entries.async_remove_subentry(hub.entry, device_id)  # type: ignore[attr-defined]
+        cleared = await next_message(device)
+        assert (cleared.topic.value, cleared.payload) == (f"{prefix}/{SERIAL}/config", b"")
+    assert "status must be" not in caplog.text
     await hass.config_entries.async_unload(hub.entry.entry_id)  # type: ignore[attr-defined]

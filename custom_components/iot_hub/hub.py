@@ -145,6 +145,9 @@ class Hub:
             self._by_mqtt_id.pop(device.mqtt_id, None)
         _close_all(device, CloseCode.DEVICE_REMOVED, "device removed from iot_hub")
         device.handler.unload()
+        if device.mqtt_publish is not None:
+            # A retained configuration would outlive the device's entry: clear it.
+            device.mqtt_publish("config", "", True)
         self.sessions.forget_device(device.id)
         _LOGGER.info("Device %s removed", device.name)
 

@@ -10,6 +10,7 @@ surfaces are thin layers over it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 import logging
 import time
 from typing import Any, Final
@@ -53,6 +54,7 @@ from .streams import close_streams
 _LOGGER = logging.getLogger(__name__)
 
 SAVE_DELAY: Final = 10.0
+FORGET_AFTER: Final = timedelta(days=30)  # an unclaimed serial silent this long is forgotten
 LOG_INTERVAL: Final = 60.0
 
 MAX_PER_PAGE = 500
@@ -111,14 +113,31 @@ class ApplianceDirectory(KindHub):
             [stored_next if type(stored_next) is int else 1]
             + [seen.id + 1 for seen in self.seen.values()]
         )
+        # By the subentries: the hub adds its devices after this, so none is claimed() yet.
+        claimed = {subentry.data[CONF_SERIAL] for subentry in self._claimed_subentries()}
+        await self._async_forget_silent(claimed)
         for serial, seen in self.seen.items():
             log = self._log(serial, seen.id)
             await log.async_load()
-        # By the subentries: the hub adds its devices after this, so none is claimed() yet.
-        claimed = {subentry.data[CONF_SERIAL] for subentry in self._claimed_subentries()}
         for serial in self.seen:
             if serial not in claimed:
                 self._offer(serial)
+
+    async def _async_forget_silent(self, claimed: set[str]) -> None:
+        """Forget unclaimed serials not heard for ``FORGET_AFTER`` (and their logs).
+
+        A serial heard once and never claimed (a neighbour's device, a typo, a test) must not
+        stay offered, listed and counted against the cap for ever.
+        """
+        cutoff = dt_util.utcnow() - FORGET_AFTER
+        for serial, seen in list(self.seen.items()):
+            last = dt_util.parse_datetime(seen.last_seen) if seen.last_seen else None
+            if serial in claimed or last is None or last >= cutoff:
+                continue
+            del self.seen[serial]
+            await self._log(serial, seen.id).async_remove()
+            del self._logs[serial]
+            _LOGGER.info("Forgot unclaimed appliance %s, silent since %s", serial, seen.last_seen)
 
     async def async_shutdown(self) -> None:
         """End the streams that watch this directory, and write everything now (unload)."""

@@ -177,6 +177,8 @@ class MqttDevices:
     def _on_status(self, name: str, payload: bytes) -> None:
         if (mqtt_id := topic_id(self.prefix, name)) is None:
             return
+        if not payload:
+            return  # a retained status being cleared
         status = payload.decode(errors="replace").strip().casefold()
         if status not in (STATUS_ONLINE, STATUS_OFFLINE):
             self._log_refused(mqtt_id, f"status must be {STATUS_ONLINE} or {STATUS_OFFLINE}")
