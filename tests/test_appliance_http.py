@@ -37,7 +37,7 @@ SENSOR_JSON = (
 PLUG_JSON = (
     '{"id":2,"serial_number":"PLG0001","nombre":null,"tipo":null,"modelo":null,'
     '"descripcion":null,"estado":"inactivo","parametros":{"watts":12},'
-    '"configuracion":{"modo":"manual","encendido":false},"reclamado":false}'
+    '"configuracion":{},"reclamado":false}'
 )
 HEATER_JSON = (
     '{"id":5,"serial_number":"HTR0005","nombre":"Estufa","tipo":"enchufe","modelo":"H-2",'

@@ -269,7 +269,8 @@ def device_object(device: DeviceInfo) -> dict[str, Any]:
         "descripcion": device.descripcion,
         "estado": device.estado,
         "parametros": dict(device.parametros),
-        "configuracion": device.configuracion.as_dict(),
+        # Nobody configured an unclaimed device yet: an empty object, not a made-up default.
+        "configuracion": device.configuracion.as_dict() if device.reclamado else {},
         "reclamado": device.reclamado,
     }
 
