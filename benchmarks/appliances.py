@@ -220,6 +220,21 @@ class Arrivals:
             self.all_done.set()
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process of the machine used so far (Linux; NaN elsewhere).
+
+    Set against HA's own CPU, it shows what else ran during a phase: the broker, the
+    publishers, and whatever else shares the machine.
+    """
+    try:
+        fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+    except OSError:
+        return math.nan
+    ticks = [int(value) for value in fields[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(slots=True)
 class GcWatch:
     """Garbage collections while installed: count, total and longest pause (seconds)."""
@@ -588,6 +603,7 @@ class Phase:
     publisher_lag_p99: float  # seconds the publisher published after the due time
     cpu_process: float  # seconds, HA's process, within the window
     cpu_loop: float  # seconds, HA's event-loop thread
+    cpu_others: float  # seconds, every other process of the machine (broker, publishers...)
     gc_count: int
     gc_total: float
     gc_longest: float
@@ -614,6 +630,11 @@ class Phase:
     def loop_busy(self) -> float:
         """Share of one core the event loop used during the window."""
         return self.cpu_loop / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def others_busy(self) -> float:
+        """Cores the machine's other processes used during the window."""
+        return self.cpu_others / self.seconds if self.seconds > 0 else math.nan
 
     @property
     def gc_per_message(self) -> float:
@@ -714,11 +735,13 @@ async def measure_phase(
                 with gc_watch.watching(), _count_writes(hass) as writes:
                     cpu_process = time.process_time()
                     cpu_loop = thread_cpu_seconds()
+                    cpu_machine = machine_busy_seconds()
                     done = await publishers.command("go", "done")
                     arrivals.expect(int(done.split()[1]))
                     await _settle(arrivals)
                     cpu_loop = thread_cpu_seconds() - cpu_loop
                     cpu_process = time.process_time() - cpu_process
+                    cpu_machine = machine_busy_seconds() - cpu_machine
             finally:
                 uninstall()
             written = list(writes)
@@ -736,6 +759,7 @@ async def measure_phase(
         gc_watch=gc_watch,
         cpu_process=cpu_process,
         cpu_loop=cpu_loop,
+        cpu_machine=cpu_machine,
     )
 
 
@@ -755,6 +779,7 @@ def _phase(
     gc_watch: GcWatch,
     cpu_process: float,
     cpu_loop: float,
+    cpu_machine: float,
 ) -> Phase:
     start_ns: int = stamps["start_ns"]
     sent_ns: list[list[int]] = stamps["sent_ns"]
@@ -797,6 +822,7 @@ def _phase(
         publisher_lag_p99=percentile(lags, 0.99),
         cpu_process=cpu_process,
         cpu_loop=cpu_loop,
+        cpu_others=cpu_machine - cpu_process,
         gc_count=gc_watch.count,
         gc_total=gc_watch.total,
         gc_longest=gc_watch.longest,
@@ -1059,7 +1085,7 @@ def _header() -> str:
     return (
         f"{'path':<22} {'sent':>7} {'lost':>6} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'p99 due':>8} {'CPU µs':>7} {'loop µs':>7} {'loop%':>6} {'GC µs':>6} "
-        f"{'GC max':>7} {'wr/msg':>6} {'pub lag':>7}"
+        f"{'GC max':>7} {'wr/msg':>6} {'pub lag':>7} {'others':>6}"
     )
 
 
@@ -1075,7 +1101,8 @@ def _row(report: LoadReport, key: str) -> str:
         f"{us(med(lambda p: p.cpu_per_message)):>7} {us(med(lambda p: p.loop_per_message)):>7} "
         f"{med(lambda p: p.loop_busy) * 100:>5.1f}% {us(med(lambda p: p.gc_per_message)):>6} "
         f"{ms(med(lambda p: p.gc_longest)):>7} "
-        f"{med(lambda p: p.writes_per_message):>6.2f} {ms(med(lambda p: p.publisher_lag_p99)):>7}"
+        f"{med(lambda p: p.writes_per_message):>6.2f} {ms(med(lambda p: p.publisher_lag_p99)):>7} "
+        f"{med(lambda p: p.others_busy):>6.2f}"
     )
 
 
@@ -1150,7 +1177,9 @@ LEGEND: Final = (
     "thread per message; loop%: that thread's share of one core; GC µs: garbage collection per",
     "message (part of the CPU); GC max: the longest collection (ms); wr/msg: state writes per",
     "message (changed + unchanged); pub lag: p99 of how late the publisher stamped a message",
-    "after its due time (ms; it shares the machine); loop capacity: 1 / loop µs, the rate one",
+    "after its due time (ms; it shares the machine); others: cores the machine's other",
+    "processes used meanwhile (the broker, the publishers, anything else running: above",
+    "{cores} - 1, they competed with HA for the CPU); loop capacity: 1 / loop µs, the rate one",
     "core could take at that cost.",
 )
 
@@ -1181,7 +1210,7 @@ def render(reports: Sequence[LoadReport], runs: int, qos: int) -> str:
         ]
     lines += [
         "",
-        *LEGEND,
+        *(line.replace("{cores}", str(os.cpu_count())) for line in LEGEND),
         "Ratios are taken within each run, then the median over runs.",
         "",
         peak_rss_line(),
