@@ -16,7 +16,8 @@ Measured, for each path:
 * ``iot_hub (HA MQTT)``: the same on Home Assistant's MQTT integration (the default option);
 * ``HA mqtt entities``: what a user would write in YAML to get what iot_hub gives, through
   HA's MQTT integration: a sensor per value (``value_template``), a binary sensor of
-  ``estado`` and a switch whose state is ``estado`` (the four entities iot_hub updates);
+  ``estado`` and a switch whose state is ``estado`` (the four entities iot_hub gives such an
+  appliance);
 * ``HA mqtt sensor+attrs``: the lightest HA MQTT configuration: one sensor of ``temp`` with
   ``parametros`` as its ``json_attributes``.
 
@@ -29,8 +30,11 @@ publish) to that moment, and also from the time the message was *due* by the sch
 late publisher cannot hide a slow path. Both processes read ``CLOCK_REALTIME``. CPU is HA's
 process (all its threads; not the broker's, not the publishers') and its event-loop thread,
 from "go" until the last message arrived; garbage collections of the window are counted.
-Figures are medians over ``--runs`` runs; each run measures every path once, in turn, and
-ratios against raw aiomqtt are taken within a run before the median.
+The CPU every other process of the machine used meanwhile is shown too: on a shared machine
+a figure taken while something else competed for the CPU says so. Figures are medians over
+``--runs`` runs; each run measures every path once, in turn, and ratios against raw aiomqtt
+are taken within a run before the median. ``--path KEY`` measures one path alone, e.g. to
+profile it: ``py-spy record --nonblocking -p <pid>`` while its phase runs.
 """
 
 from __future__ import annotations
