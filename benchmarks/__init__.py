@@ -4,4 +4,7 @@
 what iot_hub achieves with two baselines measured in the same run: bare Home Assistant state
 writes, and a plain aiohttp WebSocket server receiving the same load; ``python -m
 benchmarks.chargers`` does the same for EV chargers. What both share is in ``benchmarks.common``.
+``python -m benchmarks.appliances`` measures MQTT appliances (seed 003) against a raw aiomqtt
+subscriber and HA's own MQTT entities, with publishers in a separate process
+(``benchmarks.mqtt_publishers``).
 """

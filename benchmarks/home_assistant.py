@@ -3,12 +3,14 @@
 The start-up follows ``homeassistant.bootstrap.async_from_config_dict`` step by step but sets
 up only what iot_hub needs (core, ``http`` and iot_hub itself) instead of the default
 integrations, which would bring the frontend, the recorder and discovery into the measurement.
+A benchmark may add one more integration before the hub (``before_hub``: the appliances one
+sets up HA's MQTT, whose YAML entities come from ``configuration_yaml``).
 Nothing is mocked: the registries, the Store, the auth manager and the HTTP server are HA's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -178,14 +180,19 @@ def _hub_entry(
 
 async def _start(
     config_dir: Path,
-    ovens: tuple[BenchOven, ...],
+    entry: ConfigEntry,
     port: int,
-    chargers: tuple[BenchCharger, ...] = (),
-) -> RunningHomeAssistant:
+    *,
+    configuration_yaml: str = "",
+    before_hub: Callable[[HomeAssistant, dict[str, Any]], Awaitable[None]] | None = None,
+) -> tuple[HomeAssistant, str]:
+    """Start HA in ``config_dir`` with ``entry`` loaded; returns it and an admin access token."""
     # custom_components/iot_hub is where HA looks for custom integrations; a symlink keeps
     # the benchmark on the repository's code.
     (config_dir / "custom_components").mkdir()
     (config_dir / "custom_components" / DOMAIN).symlink_to(INTEGRATION_DIR)
+    # Integrations such as MQTT read their YAML entities from here, not from ``config``.
+    (config_dir / "configuration.yaml").write_text(configuration_yaml, encoding="utf-8")
     config: dict[str, Any] = {
         "homeassistant": {
             "name": "iot_hub benchmark",
@@ -213,7 +220,8 @@ async def _start(
         raise RuntimeError("http did not set up")
     # http starts listening when HA starts (it waits for the frontend or the start event).
     await hass.async_start()
-    entry = _hub_entry(ovens, chargers)
+    if before_hub is not None:
+        await before_hub(hass, config)
     await hass.config_entries.async_add(entry)
     await hass.async_block_till_done()
     if entry.state is not ConfigEntryState.LOADED:
@@ -225,14 +233,7 @@ async def _start(
         token_type=TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN,
         access_token_expiration=timedelta(days=1),
     )
-    return RunningHomeAssistant(
-        hass=hass,
-        entry=entry,
-        ovens=ovens,
-        port=port,
-        access_token=hass.auth.async_create_access_token(refresh_token),
-        chargers=chargers,
-    )
+    return hass, hass.auth.async_create_access_token(refresh_token)
 
 
 @asynccontextmanager
@@ -249,14 +250,48 @@ async def running_home_assistant(
     Yields:
         The running instance, its hub entry, ovens, chargers, port and an admin access token.
     """
+    ovens, chargers = bench_ovens(oven_count), bench_chargers(charger_count)
+    entry = _hub_entry(ovens, chargers)
+    port = port or free_port()
+    async with running_home_assistant_with(entry, port=port) as (hass, token):
+        yield RunningHomeAssistant(
+            hass=hass, entry=entry, ovens=ovens, port=port, access_token=token, chargers=chargers
+        )
+
+
+@asynccontextmanager
+async def running_home_assistant_with(
+    entry: ConfigEntry,
+    *,
+    port: int | None = None,
+    configuration_yaml: str = "",
+    before_hub: Callable[[HomeAssistant, dict[str, Any]], Awaitable[None]] | None = None,
+) -> AsyncIterator[tuple[HomeAssistant, str]]:
+    """Start Home Assistant with this iot_hub entry; stop it and clean up after.
+
+    Args:
+        entry: The hub entry, as the config flow would create it.
+        port: HTTP port on 127.0.0.1; a free ephemeral one when None.
+        configuration_yaml: The config dir's ``configuration.yaml`` (YAML-configured entities
+            of other integrations; the core and ``http`` are configured in code).
+        before_hub: Run after HA started and before the hub entry is added (to set up another
+            integration), with HA and its configuration.
+
+    Yields:
+        The running instance and an admin access token.
+    """
     with tempfile.TemporaryDirectory(prefix="iot_hub_bench_") as tmp:
-        running = await _start(
-            Path(tmp), bench_ovens(oven_count), port or free_port(), bench_chargers(charger_count)
+        hass, token = await _start(
+            Path(tmp),
+            entry,
+            port or free_port(),
+            configuration_yaml=configuration_yaml,
+            before_hub=before_hub,
         )
         try:
-            yield running
+            yield hass, token
         finally:
-            await running.hass.async_stop()
+            await hass.async_stop()
 
 
 def device_ids(ha: RunningHomeAssistant, devices: Iterable[BenchOven | BenchCharger]) -> list[str]:

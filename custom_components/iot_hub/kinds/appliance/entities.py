@@ -20,7 +20,10 @@ from ...descriptions import (
 )
 from ...signals import Update
 
-ON_STATE: Final = frozenset({Update.READING, Update.CONFIG, Update.CONNECTION})
+# Not READING: a report rarely changes ``estado``, and writing an unchanged state at every
+# message doubled the state writes of the appliance path; the handler sends CONFIG when the
+# reported ``estado`` changes.
+ON_STATE: Final = frozenset({Update.CONFIG, Update.CONNECTION})
 MODES: Final = ["manual", "horario"]
 
 ENTITIES: Final[dict[Platform, tuple[IotHubEntityDescription, ...]]] = {

@@ -121,6 +121,7 @@ class ApplianceHandler(KindHandler):
         if report.serial_number != self.serial:
             self._log_bad(f"the payload names {report.serial_number!r}")
             return
+        estado_changed = report.estado != self.reported
         self.reported = report.estado
         self.parametros = report.parametros
         self.device.reading(dt_util.utcnow())
@@ -129,6 +130,8 @@ class ApplianceHandler(KindHandler):
             self._keys.update({key: report.parametros[key] for key in new})
             self.device.new_entities()
         self.device.notify(Update.READING)
+        if estado_changed:  # what the switch and estado show (they skip plain readings)
+            self.device.notify(Update.CONFIG)
 
     def _log_bad(self, why: str) -> None:
         now = time.monotonic()
