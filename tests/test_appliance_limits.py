@@ -40,7 +40,7 @@ def test_the_readmes_figures_are_the_codes() -> None:
     assert DEFAULT_MQTT_SILENCE == 600
     assert MAX_UNCLAIMED == 256
     assert DEFAULT_LOG_SIZE == 10_000
-    assert FORGET_AFTER == timedelta(days=30)
+    assert timedelta(days=30) == FORGET_AFTER
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for figure in (
         "16 KiB",

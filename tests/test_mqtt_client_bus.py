@@ -175,6 +175,20 @@ async def test_unsubscribe(make_bus: MakeBus, base: str) -> None:
     assert other.payloads == [b"3"]
 
 
+async def test_stop_lets_an_unsubscribe_under_way_finish(make_bus: MakeBus, base: str) -> None:
+    """Unsubscribing and stopping at once (an unload): the UNSUBSCRIBE gets its UNSUBACK.
+
+    Cut off, the broker's late acknowledgement is an error in paho's log, and the filter would
+    stay in the persistent session, queueing messages for a hub that no longer wants them.
+    """
+    bus = await connected(await make_bus())
+    unsubscribe = await bus.async_subscribe(f"{base}/gone", Inbox())
+    unsubscribe()
+    [pending] = bus._chores  # the UNSUBSCRIBE on its way
+    await bus.async_stop()
+    assert pending.done() and not pending.cancelled()
+
+
 async def test_overlapping_filters_and_qos_upgrade(make_bus: MakeBus, base: str) -> None:
     """Every matching subscription hears a message; a higher QoS on a filter is sent again."""
     bus = await connected(await make_bus())

@@ -84,7 +84,14 @@ class ClientMqttBus:
             )
 
     async def async_stop(self) -> None:
-        """Disconnect and stop retrying; the outbox keeps what it holds."""
+        """Disconnect and stop retrying; the outbox keeps what it holds.
+
+        Unsubscribes under way get their acknowledgement first (bounded by the timeout): cut
+        off, the broker's late UNSUBACK is an error in paho's log, and the filter would stay
+        in the persistent session.
+        """
+        if chores := list(self._chores):
+            await asyncio.wait(chores, timeout=self._settings.timeout)
         tasks = [task for task in (self._task, *self._chores) if task is not None]
         self._task = None
         for task in tasks:
