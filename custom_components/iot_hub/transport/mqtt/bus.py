@@ -9,6 +9,7 @@ either. Callbacks run in HA's event loop.
 from __future__ import annotations
 
 from collections.abc import Callable
+import logging
 from typing import Protocol
 
 from homeassistant.exceptions import HomeAssistantError
@@ -16,6 +17,8 @@ from homeassistant.exceptions import HomeAssistantError
 type MessageCallback = Callable[[str, bytes], None]  # topic, payload
 type ConnectionCallback = Callable[[bool], None]  # connected now?
 type Unsubscribe = Callable[[], None]
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class MqttNotSetUpError(HomeAssistantError):
@@ -47,3 +50,29 @@ class MqttBus(Protocol):
 
     def on_connection_change(self, callback: ConnectionCallback) -> Unsubscribe:
         """Hear when the broker connection comes and goes."""
+
+
+class ConnectionListeners:
+    """Who hears a bus's connection come and go (both buses keep theirs in one)."""
+
+    def __init__(self) -> None:
+        """Nobody yet."""
+        self._listeners: dict[object, ConnectionCallback] = {}
+
+    def add(self, callback: ConnectionCallback) -> Unsubscribe:
+        """Hear every change; the same callback may be added twice (one registration each)."""
+        key = object()
+        self._listeners[key] = callback
+
+        def remove() -> None:
+            self._listeners.pop(key, None)
+
+        return remove
+
+    def notify(self, connected: bool) -> None:
+        """Tell everyone; a listener that raises is logged and the others still hear it."""
+        for callback in tuple(self._listeners.values()):
+            try:
+                callback(connected)
+            except Exception:
+                _LOGGER.exception("Error in an MQTT connection listener")

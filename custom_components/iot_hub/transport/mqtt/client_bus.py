@@ -27,7 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from . import connection
 from .backoff import Backoff
-from .bus import ConnectionCallback, MessageCallback, Unsubscribe
+from .bus import ConnectionCallback, ConnectionListeners, MessageCallback, Unsubscribe
 from .connection import MAX_SUBSCRIPTION_ID, ClientSettings, SessionClient
 from .outbox import Outbox, Outgoing
 from .topics import filter_matches, valid_filter, valid_topic
@@ -52,7 +52,7 @@ class ClientMqttBus:
         self._id_of: dict[str, int] = {}  # subscription identifiers, and back
         self._filter_of: dict[int, str] = {}
         self._stale: set[str] = set()  # unsubscribed while offline: the session may hold them
-        self._listeners: dict[object, ConnectionCallback] = {}
+        self._listeners = ConnectionListeners()
         self._outbox = Outbox(settings.outbox_size, f"MQTT {settings.address}")
         self._backoff = Backoff(settings.backoff_initial, settings.backoff_max)
         self._session: SessionClient | None = None  # the connected client
@@ -141,13 +141,7 @@ class ClientMqttBus:
 
     def on_connection_change(self, callback: ConnectionCallback) -> Unsubscribe:
         """Call ``callback(connected)`` whenever the connection comes or goes."""
-        key = object()  # per registration: the same callback may be added twice
-        self._listeners[key] = callback
-
-        def remove() -> None:
-            self._listeners.pop(key, None)
-
-        return remove
+        return self._listeners.add(callback)
 
     def _assign_id(self, topic_filter: str) -> None:
         number = connection.subscription_id(topic_filter)
@@ -330,11 +324,7 @@ class ClientMqttBus:
         if connected == self._connected:
             return
         self._connected = connected
-        for callback in tuple(self._listeners.values()):
-            try:
-                callback(connected)
-            except Exception:
-                _LOGGER.exception("Error in an MQTT connection listener")
+        self._listeners.notify(connected)
 
     def _log_outage(self, err: Exception) -> None:
         if self._outage_logged:

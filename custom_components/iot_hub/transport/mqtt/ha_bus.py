@@ -14,7 +14,13 @@ from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
-from .bus import ConnectionCallback, MessageCallback, MqttNotSetUpError, Unsubscribe
+from .bus import (
+    ConnectionCallback,
+    ConnectionListeners,
+    MessageCallback,
+    MqttNotSetUpError,
+    Unsubscribe,
+)
 from .outbox import DEFAULT_OUTBOX_SIZE, Outbox, Outgoing
 from .topics import valid_filter, valid_topic
 
@@ -27,7 +33,7 @@ class HaMqttBus:
     def __init__(self, hass: HomeAssistant, outbox_size: int = DEFAULT_OUTBOX_SIZE) -> None:
         """Prepare; ``async_start`` waits for HA's MQTT client."""
         self._hass = hass
-        self._listeners: dict[object, ConnectionCallback] = {}
+        self._listeners = ConnectionListeners()
         self._outbox = Outbox(outbox_size, "MQTT (Home Assistant)")
         self._unsubscribes: dict[int, Unsubscribe] = {}
         self._next_key = 0
@@ -125,13 +131,7 @@ class HaMqttBus:
 
     def on_connection_change(self, callback: ConnectionCallback) -> Unsubscribe:
         """Call ``callback(connected)`` whenever HA's client connects or disconnects."""
-        key = object()  # per registration: the same callback may be added twice
-        self._listeners[key] = callback
-
-        def remove() -> None:
-            self._listeners.pop(key, None)
-
-        return remove
+        return self._listeners.add(callback)
 
     async def _send(self, message: Outgoing) -> None:
         await mqtt.async_publish(
@@ -142,11 +142,7 @@ class HaMqttBus:
     def _connection_changed(self, connected: bool) -> None:
         if connected:
             self._start_flush()
-        for listener in tuple(self._listeners.values()):
-            try:
-                listener(connected)
-            except Exception:
-                _LOGGER.exception("Error in an MQTT connection listener")
+        self._listeners.notify(connected)
 
     def _start_flush(self) -> None:
         if len(self._outbox) and (self._flush is None or self._flush.done()):
