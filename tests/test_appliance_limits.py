@@ -245,3 +245,45 @@ async def test_a_removed_device_leaves_no_retained_configuration(
         assert (cleared.topic.value, cleared.payload) == (f"{prefix}/{SERIAL}/config", b"")
     assert "status must be" not in caplog.text
     await hass.config_entries.async_unload(hub.entry.entry_id)  # type: ignore[attr-defined]
+
+
+async def test_a_damaged_directory_file_costs_only_its_bad_records(
+    hass: HomeAssistant, hass_storage: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bad records, a bad serial, a duplicated id, junk parameters and log rows: set aside."""
+    prefix = unique_prefix()
+    entry = hub_entry([], broker_options(prefix))
+    key = f"iot_hub.appliances.{entry.entry_id}"
+    hass_storage[key] = {
+        "version": 1,
+        "key": key,
+        "data": {
+            "next_id": "many",
+            "devices": {
+                "GOOD": {"id": 1, "estado": "activo", "parametros": {"temp": 20}},
+                "JUNK": {"id": 2, "parametros": {"temp": {"nested": [1, 2]}}},
+                "TWIN": {"id": 1, "estado": "activo"},
+                "a/b": {"id": 3},
+                "NOID": {"estado": "activo"},
+                "NEG": {"id": -4},
+            },
+        },
+    }
+    log_key = f"iot_hub.appliance_log.{entry.entry_id}.1"
+    row = {"id": 7, "dispositivo_id": 1, "estado": "activo", "parametros": {}, "timestamp": "t"}
+    hass_storage[log_key] = {"version": 1, "key": log_key, "data": {"rows": [row, {"id": "x"}, 5]}}
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    appliances = directory(hub_of(entry))
+    assert [(d.serial_number, d.id, dict(d.parametros)) for d in appliances.devices()] == [
+        ("GOOD", 1, {"temp": 20}),
+        ("JUNK", 2, {}),
+    ]
+    assert appliances.next_id == 3
+    assert appliances.logs(1, 1, 50).total == 1
+    assert "set aside" in caplog.text
+    # The next change of GOOD continues its log's numbering.
+    appliances.reported("GOOD", "inactivo", {"temp": 21})
+    assert appliances.logs(1, 1, 50).items[0]["id"] == 8
+    await hass.config_entries.async_unload(entry.entry_id)

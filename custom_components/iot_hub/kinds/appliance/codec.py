@@ -147,7 +147,8 @@ def _parameter(key: str, value: object) -> Parameter:
     raise ProtocolError(f"parametros.{key} must be a number, a boolean or a string")
 
 
-def _parametros(value: object) -> dict[str, Parameter]:
+def decode_parametros(value: object) -> dict[str, Parameter]:
+    """The named values of a report (or of a kept one), or ``ProtocolError``."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -182,7 +183,7 @@ def decode_state(payload: str | bytes) -> StateReport:
     return StateReport(
         serial_number(data["serial_number"]),
         _estado(estado),
-        _parametros(_either(data, "parametros", "parameters")),
+        decode_parametros(_either(data, "parametros", "parameters")),
     )
 
 

@@ -34,6 +34,7 @@ from .codec import (
     configuracion_after,
     decode_state,
     estado_after,
+    serial_number,
 )
 from .const import (
     CONF_CONFIGURACION,
@@ -59,6 +60,14 @@ LOG_INTERVAL: Final = 60.0
 
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
+
+
+def _valid_serial(serial: object) -> bool:
+    try:
+        serial_number(serial)
+    except ProtocolError:
+        return False
+    return True
 
 
 def directory_of(hass: HomeAssistant) -> ApplianceDirectory | None:
@@ -99,9 +108,14 @@ class ApplianceDirectory(KindHub):
         """Read the kept serials and logs; unclaimed ones are offered again (Discovered)."""
         data = await self._store.async_load()
         raw = data.get("devices") if isinstance(data, dict) else None
+        taken: set[int] = set()
         for serial, value in (raw if isinstance(raw, dict) else {}).items():
-            if isinstance(serial, str) and (seen := Seen.from_dict(value)) is not None:
-                self.seen[serial] = seen
+            seen = Seen.from_dict(value)
+            if not _valid_serial(serial) or seen is None or seen.id in taken:
+                _LOGGER.warning("Appliance record %r set aside: it does not read", serial)
+                continue
+            taken.add(seen.id)
+            self.seen[serial] = seen
         # Claimed devices carry their id too: a lost file must not hand their ids out again.
         for subentry in self._claimed_subentries():
             serial = subentry.data[CONF_SERIAL]

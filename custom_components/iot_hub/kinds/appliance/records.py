@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from ...protocol import ProtocolError
-from .codec import Configuracion, Estado, Parameter, decode_configuracion
+from .codec import Configuracion, Estado, Parameter, decode_configuracion, decode_parametros
 from .const import CONF_CONFIGURACION
 
 
@@ -63,12 +63,16 @@ class Seen:
         """Read back; None when it does not read (a damaged file costs that entry only)."""
         if not isinstance(data, dict) or type(data.get("id")) is not int or data["id"] < 1:
             return None
-        parametros = data.get("parametros")
+        try:
+            # Checked as a device's report is: a damaged value must not become a state.
+            parametros = decode_parametros(data.get("parametros"))
+        except ProtocolError:
+            parametros = {}
         last_seen = data.get("last_seen")
         return cls(
             data["id"],
             "activo" if data.get("estado") == "activo" else "inactivo",
-            dict(parametros) if isinstance(parametros, dict) else {},
+            parametros,
             last_seen if isinstance(last_seen, str) else None,
         )
 
