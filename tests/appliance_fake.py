@@ -8,13 +8,15 @@ return it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import Context
+from homeassistant.core import Context, HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iot_hub.errors import ErrorKey, IotHubError
 from custom_components.iot_hub.kinds.appliance.codec import (
@@ -170,3 +172,16 @@ def serving(directory: ApplianceDirectory | None) -> Iterator[None]:
         return_value=directory,
     ):
         yield
+
+
+@pytest.fixture(name="directory")
+async def directory_fixture(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> AsyncIterator[FakeDirectory]:
+    """The loaded hub's appliances: a claimed sensor, an unclaimed plug, a heater on schedule.
+
+    In a test module: ``from .appliance_fake import directory_fixture  # noqa: F401``.
+    """
+    fake = FakeDirectory([SENSOR, PLUG, HEATER])
+    with serving(fake):
+        yield fake

@@ -25,7 +25,13 @@ from custom_components.iot_hub.errors import ErrorKey
 from custom_components.iot_hub.kinds.appliance import access, views
 from custom_components.iot_hub.kinds.appliance.http import MAX_BODY_BYTES
 
-from .appliance_fake import HEATER, PLUG, SENSOR, FakeDirectory, serving
+from .appliance_fake import (
+    HEATER,
+    PLUG,
+    SENSOR,
+    FakeDirectory,
+    directory_fixture,  # noqa: F401  (the fixture)
+)
 from .conftest import hub_of
 
 BASE = "/api/iot_hub/dispositivos"
@@ -66,16 +72,6 @@ DEVICE_KEYS = [
 ]
 
 type Client = Any  # aiohttp's TestClient
-
-
-@pytest.fixture
-async def directory(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> AsyncIterator[FakeDirectory]:
-    """The loaded hub's appliances: a claimed sensor, an unclaimed plug, a heater on schedule."""
-    fake = FakeDirectory([SENSOR, PLUG, HEATER])
-    with serving(fake):
-        yield fake
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ reading is dropped alone) and the end of every stream when HA stops or the entry
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import replace
 import logging
@@ -25,7 +24,14 @@ from custom_components.iot_hub.kinds.appliance import sse
 from custom_components.iot_hub.kinds.appliance.access import Filters
 from custom_components.iot_hub.kinds.appliance.codec import DeviceInfo, encode_sse_update
 
-from .appliance_fake import HEATER, PLUG, SENSOR, FakeDirectory, serving
+from .appliance_fake import (
+    HEATER,
+    PLUG,
+    SENSOR,
+    FakeDirectory,
+    directory_fixture,  # noqa: F401  (the fixture)
+    serving,
+)
 from .conftest import until
 
 STREAM = "/api/iot_hub/stream/dispositivos"
@@ -39,16 +45,6 @@ SEED_UPDATE = (
 ).encode()
 
 type Client = Any  # aiohttp's TestClient
-
-
-@pytest.fixture
-async def directory(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> AsyncIterator[FakeDirectory]:
-    """The loaded hub's appliances: a claimed sensor, an unclaimed plug, a heater."""
-    fake = FakeDirectory([SENSOR, PLUG, HEATER])
-    with serving(fake):
-        yield fake
 
 
 @pytest.fixture

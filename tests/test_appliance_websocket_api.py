@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -13,19 +12,16 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.iot_hub.kinds.appliance.codec import device_object
 
-from .appliance_fake import HEATER, PLUG, SENSOR, FakeDirectory, serving
+from .appliance_fake import (
+    HEATER,
+    PLUG,
+    SENSOR,
+    FakeDirectory,
+    directory_fixture,  # noqa: F401  (the fixture)
+    serving,
+)
 
 type WsClient = Any  # PHACC's MockHAClientWebSocket
-
-
-@pytest.fixture
-async def directory(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> AsyncIterator[FakeDirectory]:
-    """The loaded hub's appliances: a claimed sensor, an unclaimed plug, a heater."""
-    fake = FakeDirectory([SENSOR, PLUG, HEATER])
-    with serving(fake):
-        yield fake
 
 
 @pytest.fixture
