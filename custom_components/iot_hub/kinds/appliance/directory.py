@@ -145,7 +145,7 @@ class ApplianceDirectory(KindHub):
         """
         cutoff = dt_util.utcnow() - FORGET_AFTER
         for serial, seen in list(self.seen.items()):
-            last = dt_util.parse_datetime(seen.last_seen) if seen.last_seen else None
+            last = seen.last_seen
             if serial in claimed or last is None or last >= cutoff:
                 continue
             del self.seen[serial]
@@ -213,17 +213,28 @@ class ApplianceDirectory(KindHub):
         self.reported(serial, report.estado, report.parametros)
         self._offer(serial)
 
-    def reported(self, serial: str, estado: Estado, parametros: dict[str, Parameter]) -> None:
-        """A device (claimed or not) reported its state: log a change, tell subscribers."""
+    def reported(
+        self,
+        serial: str,
+        estado: Estado,
+        parametros: dict[str, Parameter],
+        configuracion: Configuracion | None = None,
+    ) -> None:
+        """A device reported its state: log a change, tell subscribers.
+
+        ``configuracion``: a claimed device's (its handler keeps it decoded); the seed's
+        ``estado`` of the log row follows it. None for a device nobody claimed.
+        """
         seen = self._seen(serial)
-        seen.last_seen = dt_util.utcnow().isoformat()
+        seen.last_seen = dt_util.utcnow()
         changed = seen.estado != estado or seen.parametros != parametros
         seen.estado = estado
         seen.parametros = parametros
         if changed:
-            info = self.info(serial)
-            self._log(serial, seen.id).add(info.estado, parametros)
-            self._tell(info)
+            logged = estado if configuracion is None else estado_after(configuracion, estado)
+            self._log(serial, seen.id).add(logged, parametros)
+            if self._listeners:  # the device object is built for someone who reads it
+                self._tell(self.info(serial))
         self._save_soon()
 
     def id_of(self, serial: str) -> int:

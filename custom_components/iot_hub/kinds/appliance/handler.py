@@ -58,6 +58,8 @@ class ApplianceHandler(KindHandler):
         self.reported: Estado = seen.estado if seen else "inactivo"
         self.parametros: dict[str, Parameter] = dict(seen.parametros) if seen else {}
         self._keys: dict[str, Parameter] = dict(self.parametros)  # every key seen this run
+        # Decoded once per change of the device's data, not at every report.
+        self._configuracion = configuracion_of(device.data)
         self._published: str | None = None
         self._schedule_on: bool | None = None
         self._unfollow: Callable[[], None] | None = None
@@ -69,7 +71,7 @@ class ApplianceHandler(KindHandler):
     @property
     def configuracion(self) -> Configuracion:
         """The stored configuration (``modo``, the switch's ``encendido``, ``horarios``)."""
-        return configuracion_of(self.device.data)
+        return self._configuracion
 
     @property
     def estado(self) -> Estado:
@@ -125,7 +127,7 @@ class ApplianceHandler(KindHandler):
         self.reported = report.estado
         self.parametros = report.parametros
         self.device.reading(dt_util.utcnow())
-        self.directory.reported(self.serial, report.estado, report.parametros)
+        self.directory.reported(self.serial, report.estado, report.parametros, self._configuracion)
         if new := report.parametros.keys() - self._keys.keys():
             self._keys.update({key: report.parametros[key] for key in new})
             self.device.new_entities()
@@ -166,6 +168,7 @@ class ApplianceHandler(KindHandler):
 
     def config_changed(self) -> None:
         """A claim's edit, a PUT, the switch, the select or a reconfigure changed the device."""
+        self._configuracion = configuracion_of(self.device.data)
         self._follow_schedule()
         self._publish()
         self.device.notify(Update.CONFIG)

@@ -7,6 +7,7 @@ entry reads as None and costs that entry only. ``LogPage`` is the envelope logs 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 import math
 from typing import Any
 
@@ -47,7 +48,7 @@ class Seen:
     id: int
     estado: Estado = "inactivo"
     parametros: dict[str, Parameter] = field(default_factory=dict)
-    last_seen: str | None = None
+    last_seen: datetime | None = None  # formatted only when written: not per message
 
     def as_dict(self) -> dict[str, Any]:
         """Stored form."""
@@ -55,7 +56,7 @@ class Seen:
             "id": self.id,
             "estado": self.estado,
             "parametros": self.parametros,
-            "last_seen": self.last_seen,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
         }
 
     @classmethod
@@ -73,7 +74,7 @@ class Seen:
             data["id"],
             "activo" if data.get("estado") == "activo" else "inactivo",
             parametros,
-            last_seen if isinstance(last_seen, str) else None,
+            _aware(last_seen),
         )
 
 
@@ -83,3 +84,14 @@ def configuracion_of(data: Any) -> Configuracion:
         return decode_configuracion(data.get(CONF_CONFIGURACION) or {})
     except ProtocolError:
         return Configuracion()
+
+
+def _aware(value: object) -> datetime | None:
+    """A stored time with its zone, or None when it does not read."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
