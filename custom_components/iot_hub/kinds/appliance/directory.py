@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 import logging
-import time
 from typing import Any, Final
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
@@ -25,6 +24,7 @@ from ...const import CONF_KIND, CONF_MQTT_ID, CONF_TRANSPORT, DOMAIN, TRANSPORT_
 from ...errors import ErrorKey, IotHubError
 from ...kind import HubContext, KindContext, KindHub
 from ...protocol import ProtocolError
+from ...transport.limits import FailureThrottle
 from .codec import (
     Configuracion,
     DeviceInfo,
@@ -100,7 +100,7 @@ class ApplianceDirectory(KindHub):
         self._listeners: list[Callable[[DeviceInfo], None]] = []
         self._discovered: set[str] = set()
         self._told: dict[str, DeviceInfo] = {}  # what listeners last heard of each serial
-        self._refused_logged_at: dict[str, float] = {}
+        self._refusals = FailureThrottle(LOG_INTERVAL)
 
     # -- life --------------------------------------------------------------------------------
 
@@ -280,13 +280,8 @@ class ApplianceDirectory(KindHub):
 
     def _log_refused(self, who: str, why: str) -> None:
         """Once a minute per sender: a broken device must not fill the log, nor hide another."""
-        now = time.monotonic()
-        if now - self._refused_logged_at.get(who, float("-inf")) < LOG_INTERVAL:
-            return
-        if len(self._refused_logged_at) >= MAX_UNCLAIMED:
-            self._refused_logged_at.clear()  # random serials must not grow it without end
-        self._refused_logged_at[who] = now
-        _LOGGER.warning("Appliance message from %s refused: %s", who, why)
+        if self._refusals.should_report(who):
+            _LOGGER.warning("Appliance message from %s refused: %s", who, why)
 
     def _offer(self, serial: str) -> None:
         """Show an unclaimed serial in Discovered, once per run (ignoring it is HA's)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 import logging
-import time
 from typing import Any, Final
 
 from homeassistant.const import STATE_ON, Platform
@@ -26,6 +25,7 @@ from ...kind import Inbound, KindContext, KindHandler
 from ...protocol import ProtocolError
 from ...sessions import ActorRef
 from ...signals import Update
+from ...transport.limits import FailureThrottle
 from .codec import (
     Configuracion,
     Edit,
@@ -63,7 +63,7 @@ class ApplianceHandler(KindHandler):
         self._published: str | None = None
         self._schedule_on: bool | None = None
         self._unfollow: Callable[[], None] | None = None
-        self._bad_logged_at = float("-inf")
+        self._bad_reports = FailureThrottle(LOG_INTERVAL)
         self._follow_schedule()
 
     # -- what entities and clients read -------------------------------------------------------
@@ -136,9 +136,7 @@ class ApplianceHandler(KindHandler):
             self.device.notify(Update.CONFIG)
 
     def _log_bad(self, why: str) -> None:
-        now = time.monotonic()
-        if now - self._bad_logged_at >= LOG_INTERVAL:
-            self._bad_logged_at = now
+        if self._bad_reports.should_report(self.serial):
             _LOGGER.warning("%s sent a state that cannot be read: %s", self.device.name, why)
 
     # -- configuration out -----------------------------------------------------------------------

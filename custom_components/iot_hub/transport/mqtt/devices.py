@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 from homeassistant.core import HomeAssistant, callback
 
-from ..limits import TokenBucket
+from ..limits import FailureThrottle, TokenBucket
 from .bus import MqttBus, Unsubscribe
 from .topics import STATE, STATUS, STATUS_OFFLINE, STATUS_ONLINE, leaf_filter, topic_id
 
@@ -40,7 +40,6 @@ class _Throttle:
     """Per id: the inbound rate and when a refusal was last logged."""
 
     bucket: TokenBucket = field(default_factory=TokenBucket)
-    logged_at: float = float("-inf")
 
 
 class MqttLink:
@@ -104,6 +103,7 @@ class MqttDevices:
         self._last_heard: dict[str, float] = {}
         self._status: dict[str, str] = {}  # what each id last said on its status topic
         self._throttles: dict[str, _Throttle] = {}
+        self._refusals = FailureThrottle(LOG_INTERVAL)
         self._unsubscribes: list[Unsubscribe] = []
 
     async def async_start(self) -> None:
@@ -273,12 +273,5 @@ class MqttDevices:
 
     def _log_refused(self, key: str, why: str) -> None:
         """Log a refused message once a minute per id: a broken device must not fill the log."""
-        throttle = self._throttle(key)
-        now = time.monotonic()
-        if now - throttle.logged_at >= LOG_INTERVAL:
-            throttle.logged_at = now
+        if self._refusals.should_report(key):
             _LOGGER.warning("MQTT message from %s refused: %s", key, why)
-
-    def log_bad_payload(self, mqtt_id: str, why: str) -> None:
-        """A kind could not read a device's payload: log it, throttled like the rest."""
-        self._log_refused(mqtt_id, why)
