@@ -33,7 +33,7 @@ from custom_components.iot_hub.tokens import hash_token
 from .conftest import OVEN_ID, TWO_OVENS, hub_entry, oven_subentry
 
 # What the README states: devices of one kind that one hub holds with the default entities.
-README_DEVICES_PER_HUB = {"oven": 2000, "charger": 1000, "appliance": 2500}
+README_DEVICES_PER_HUB = {"oven": 2000, "charger": 1000, "appliance": 2500, "sensor": 10000}
 ISSUE_ID = "too_many_entities"
 
 

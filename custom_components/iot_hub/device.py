@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_MQTT_ID,
@@ -25,6 +26,7 @@ from .const import (
     SessionStatus,
 )
 from .errors import ErrorKey, IotHubError
+from .feed import FeedEvent, FeedKind, publish
 from .kind import Kind, KindHandler
 from .sessions import ActorRef, Session, SessionManager
 from .signals import Update, signal_device_update, signal_entity_event, signal_new_entities
@@ -127,6 +129,15 @@ class DeviceRuntime:
     def fire_entity_event(self, key: str, event_type: str, data: dict[str, Any]) -> None:
         """Trigger the device's event entity ``key``."""
         async_dispatcher_send(self.hass, signal_entity_event(self.id, key), event_type, data)
+
+    @callback
+    def publish(self, what: FeedKind, data: Mapping[str, Any], at: datetime | None = None) -> None:
+        """Tell the hub's feed (event channels, bus events) what happened to this device."""
+        publish(
+            self.hass,
+            self.entry.entry_id,
+            FeedEvent(what, self.id, self.name, self.kind.key, at or dt_util.utcnow(), data),
+        )
 
     # -- sessions --------------------------------------------------------------------------
 

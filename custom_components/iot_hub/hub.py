@@ -32,6 +32,7 @@ from .const import (
 )
 from .device import DeviceRuntime
 from .errors import ErrorKey
+from .feed import FeedKind
 from .hub_mqtt import HubMqtt
 from .kind import Inbound, Kind, KindContext, KindHub, Route, Source
 from .sessions import Measure, SessionManager
@@ -149,6 +150,7 @@ class Hub:
             # A retained configuration would outlive the device's entry: clear it.
             device.mqtt_publish("config", "", True)
         self.sessions.forget_device(device.id)
+        device.publish(FeedKind.DEVICE_REMOVED, {})
         _LOGGER.info("Device %s removed", device.name)
 
     @callback
@@ -167,6 +169,7 @@ class Hub:
                     async_dispatcher_send(
                         self.hass, signal_device_added(self.entry.entry_id), added
                     )
+                    added.publish(FeedKind.DEVICE_ADDED, {})
                 continue
             changed = device.data != subentry.data
             if device.name != subentry.title:
@@ -178,6 +181,7 @@ class Hub:
             if changed:
                 device.handler.config_changed()
                 self._update_registry(device)
+                device.publish(FeedKind.DEVICE_UPDATED, {})
             if (token_hash := subentry.data.get(CONF_TOKEN_HASH)) != device.token_hash:
                 # A rotated token: the old one must stop working at once.
                 if device.token_hash is not None:
@@ -285,6 +289,10 @@ class Hub:
         """The hub's devices of one kind."""
         return [device for device in self.devices.values() if device.kind.key == kind]
 
+    def device(self, device_id: str) -> KindContext | None:
+        """The device with this subentry id."""
+        return self.devices.get(device_id)
+
     def device_by_mqtt_id(self, mqtt_id: str) -> KindContext | None:
         """The device whose topics carry ``mqtt_id``."""
         return self._by_mqtt_id.get(mqtt_id)
@@ -345,6 +353,7 @@ class Hub:
             # yet on disk is told when it is announced.)
             device.handler.send_session_command(start=True)
         device.notify(Update.CONNECTION)
+        device.publish(FeedKind.CONNECTED, {})
 
     @callback
     def detach_device(self, device: DeviceRuntime, link: Link) -> None:
@@ -354,6 +363,7 @@ class Hub:
         device.link = None
         _LOGGER.info("%s is disconnected", device.name)
         device.notify(Update.CONNECTION)
+        device.publish(FeedKind.DISCONNECTED, {})
 
     @callback
     def attach_client(self, device: DeviceRuntime, link: Link) -> None:

@@ -19,8 +19,9 @@ from homeassistant.config_entries import ConfigSubentry, ConfigSubentryFlow
 from homeassistant.const import Platform
 from homeassistant.core import Context, HomeAssistant
 
-from .const import SessionStatus
+from .const import DOMAIN, SessionStatus
 from .errors import ErrorKey, IotHubError
+from .feed import FeedKind
 from .sessions import ActorRef, Measure, Session, SessionManager
 from .signals import Update
 
@@ -134,6 +135,9 @@ class KindContext(Protocol):
     def fire_entity_event(self, key: str, event_type: str, data: dict[str, Any]) -> None:
         """Trigger the device's event entity ``key``."""
 
+    def publish(self, what: FeedKind, data: Mapping[str, Any], at: datetime | None = None) -> None:
+        """Tell the hub's feed (event channels, bus events) what happened to the device."""
+
     def stored_state(self) -> dict[str, Any]:
         """What the kind kept for this device with the sessions (empty at first)."""
 
@@ -193,6 +197,9 @@ class HubContext(Protocol):
     def devices_of(self, kind: str) -> list[KindContext]:
         """The hub's devices of one kind."""
 
+    def device(self, device_id: str) -> KindContext | None:
+        """The device with this subentry id."""
+
     def device_by_mqtt_id(self, mqtt_id: str) -> KindContext | None:
         """The device whose topics carry ``mqtt_id``."""
 
@@ -233,6 +240,15 @@ class KindHub:
     def diagnostics(self) -> dict[str, Any]:
         """What it keeps, for diagnostics (redacted by the caller)."""
         return {}
+
+
+def loaded_kind_hub[T: KindHub](hass: HomeAssistant, kind: str, cls: type[T]) -> T | None:
+    """The per-hub part of ``kind`` in the loaded hub, if any (what its HTTP views serve)."""
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        part = getattr(entry.runtime_data, "kind_parts", {}).get(kind)
+        if isinstance(part, cls):
+            return part
+    return None
 
 
 class KindHandler:

@@ -10,11 +10,13 @@ from ..kind import Kind
 from .appliance import APPLIANCE
 from .charger import CHARGER
 from .oven import OVEN
+from .sensor import SENSOR
 
 KINDS: tuple[Kind, ...] = (
     OVEN,
     CHARGER,
     APPLIANCE,
+    SENSOR,
 )
 
 

@@ -22,7 +22,7 @@ from homeassistant.util import dt as dt_util
 
 from ...const import CONF_KIND, CONF_MQTT_ID, CONF_TRANSPORT, DOMAIN, TRANSPORT_MQTT
 from ...errors import ErrorKey, IotHubError
-from ...kind import HubContext, KindContext, KindHub
+from ...kind import HubContext, KindContext, KindHub, loaded_kind_hub
 from ...protocol import ProtocolError
 from ...transport.limits import FailureThrottle
 from .codec import (
@@ -72,11 +72,7 @@ def _valid_serial(serial: object) -> bool:
 
 def directory_of(hass: HomeAssistant) -> ApplianceDirectory | None:
     """The appliances' directory of the loaded hub, if any."""
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        part = getattr(entry.runtime_data, "kind_parts", {}).get(KIND)
-        if isinstance(part, ApplianceDirectory):
-            return part
-    return None
+    return loaded_kind_hub(hass, KIND, ApplianceDirectory)
 
 
 def discovery_unique_id(serial: str) -> str:

@@ -1,61 +1,21 @@
 """What a key of ``parametros`` says it is: one sensor description per key, when first seen.
 
-The seed's keys are free (``temp`` in its example, "temperatura, watts" in its prose); the
-names below are the ones devices use, in Spanish and English. A key not listed is a plain
-measurement when numeric, and a text sensor otherwise.
+The seed's keys are free (``temp`` in its example, "temperatura, watts" in its prose); what a
+name means is in ``quantities.py``. A key not listed there is a plain measurement when numeric,
+and a text sensor otherwise.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import (
-    PERCENTAGE,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfPower,
-    UnitOfPressure,
-    UnitOfTemperature,
-)
+from homeassistant.components.sensor import SensorStateClass
 
 from ...descriptions import ON_READING, IotHubSensorDescription
+from ...quantities import quantity_of
 from .codec import Parameter
 
-type Known = tuple[SensorDeviceClass, str, SensorStateClass]
-
 MEASUREMENT = SensorStateClass.MEASUREMENT
-KNOWN: Final[dict[str, Known]] = {
-    **dict.fromkeys(
-        ("temp", "temperatura", "temperature"),
-        (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, MEASUREMENT),
-    ),
-    **dict.fromkeys(
-        ("humedad", "humidity", "hum"),
-        (SensorDeviceClass.HUMIDITY, PERCENTAGE, MEASUREMENT),
-    ),
-    **dict.fromkeys(
-        ("watts", "potencia", "power", "w"),
-        (SensorDeviceClass.POWER, UnitOfPower.WATT, MEASUREMENT),
-    ),
-    **dict.fromkeys(
-        ("voltaje", "tension", "voltage", "v"),
-        (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, MEASUREMENT),
-    ),
-    **dict.fromkeys(
-        ("corriente", "current", "amperios", "a"),
-        (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, MEASUREMENT),
-    ),
-    **dict.fromkeys(
-        ("energia", "energy", "kwh"),
-        (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR, SensorStateClass.TOTAL_INCREASING),
-    ),
-    **dict.fromkeys(
-        ("presion", "pressure"),
-        (SensorDeviceClass.PRESSURE, UnitOfPressure.HPA, MEASUREMENT),
-    ),
-}
 
 
 def is_number(value: Any) -> bool:
@@ -65,7 +25,7 @@ def is_number(value: Any) -> bool:
 
 def parameter_description(key: str, first: Parameter) -> IotHubSensorDescription:
     """The sensor of ``parametros[key]``; ``first`` is the first value seen (its type)."""
-    known = KNOWN.get(key.casefold())
+    known = quantity_of(key)
     numeric = known is not None or is_number(first)
 
     def value(handler: Any) -> Any:
@@ -84,9 +44,10 @@ def parameter_description(key: str, first: Parameter) -> IotHubSensorDescription
     return IotHubSensorDescription(
         key=f"parametro_{key}",
         name=key,
-        device_class=known[0] if known else None,
-        native_unit_of_measurement=known[1] if known else None,
-        state_class=(known[2] if known else MEASUREMENT) if numeric else None,
+        device_class=known.device_class if known else None,
+        native_unit_of_measurement=known.unit if known else None,
+        state_class=(known.state_class if known else MEASUREMENT) if numeric else None,
+        icon=known.icon if known else None,
         updates_on=ON_READING,
         value_fn=value,
     )

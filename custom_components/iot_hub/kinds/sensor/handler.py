@@ -1,0 +1,136 @@
+"""One sensor device: its readings in (WebSocket, MQTT, the legacy REST), its live values out.
+
+A reading is an object of named numbers (``codec.decode_reading``). Each accepted one updates
+the values, creates the sensor of a name seen the first time, and goes to the hub's feed, from
+which the event channels and live streams serve it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+import json
+import logging
+from typing import Any, Final
+
+from homeassistant.const import Platform
+from homeassistant.core import callback
+from homeassistant.util import dt as dt_util
+
+from ...descriptions import IotHubEntityDescription
+from ...errors import ErrorKey
+from ...feed import FeedKind
+from ...kind import Inbound, KindContext, KindHandler, Source
+from ...protocol import ProtocolError
+from ...signals import Update
+from ...transport.limits import FailureThrottle
+from .codec import MAX_VALUES, Reading, decode_reading
+from .const import CONF_CONSUMER_ID, CONF_MODELO, CONF_SENSOR_ID, CONF_TIPO
+from .entities import measurement_description
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_NAMES: Final = MAX_VALUES  # value names (and so sensors) one device may create
+
+
+def wire_error(_source: Source, key: ErrorKey) -> str:
+    """The error frame of a sensor device or client: ``{"type":"error","error":...}``."""
+    return encode_error(key.value.replace("_", " "))
+
+
+def encode_error(message: str) -> str:
+    """An error frame (every frame of these protocols carries ``type``)."""
+    return json.dumps({"type": "error", "error": message})
+
+
+class SensorHandler(KindHandler):
+    """A sensor's last values and the names it has reported."""
+
+    def __init__(self, device: KindContext) -> None:
+        """Restore the names seen before, so their sensors exist from the start."""
+        super().__init__(device)
+        self.values: dict[str, float] = {}
+        self.reading_at: datetime | None = None
+        stored = device.stored_state().get("names", [])
+        self._names: list[str] = [name for name in stored if isinstance(name, str)][:MAX_NAMES]
+        self._bad = FailureThrottle()
+        device.keep_state(lambda: {"names": list(self._names)})
+
+    @property
+    def sensor_id(self) -> int | None:
+        """Seed 001's integer id of this sensor."""
+        value = self.device.data.get(CONF_SENSOR_ID)
+        return value if isinstance(value, int) else None
+
+    @property
+    def consumer_id(self) -> str | None:
+        """Seed 004's ``consumidor_id`` of this sensor's wearer, if it has one."""
+        value = self.device.data.get(CONF_CONSUMER_ID)
+        return value if isinstance(value, str) and value else None
+
+    def legacy_record(self) -> dict[str, Any]:
+        """Seed 001's sensor object (``id, tipo, modelo``; ``created_at`` is the caller's)."""
+        return {
+            "id": self.sensor_id,
+            "tipo": self.device.data.get(CONF_TIPO),
+            "modelo": self.device.data.get(CONF_MODELO),
+        }
+
+    @callback
+    def receive(self, inbound: Inbound) -> None:
+        """A reading from the device; sensors take no frames from apps."""
+        if inbound.source is not Source.DEVICE:
+            inbound.link.send_text(encode_error("sensors take no commands"))
+            return
+        try:
+            reading = decode_reading(inbound.text)
+        except ProtocolError as err:
+            self._refuse(inbound, str(err))
+            return
+        self.accept(reading)
+
+    def _refuse(self, inbound: Inbound, why: str) -> None:
+        if self._bad.should_report(self.device.id):
+            _LOGGER.warning("%s sent a reading that cannot be read: %s", self.device.name, why)
+        inbound.link.send_text(encode_error(why))
+
+    @callback
+    def accept(self, reading: Reading, at: datetime | None = None) -> None:
+        """Apply a reading (from any transport, or posted to the legacy REST routes)."""
+        received = at or dt_util.utcnow()
+        new = [name for name in reading.values if name not in self.values]
+        self.values.update(reading.values)
+        self.reading_at = received
+        self.device.reading(received)
+        if new and (unseen := [n for n in new if n not in self._names]):
+            room = MAX_NAMES - len(self._names)
+            self._names.extend(unseen[:room])
+            self.device.state_changed()
+            self.device.new_entities()
+        self.device.notify(Update.READING)
+        self.device.publish(
+            FeedKind.READING,
+            {"values": reading.values, "taken_at": reading.taken_at or received},
+            received,
+        )
+
+    def dynamic_descriptions(self, platform: Platform) -> Sequence[IotHubEntityDescription]:
+        """One sensor per value name seen."""
+        if platform is not Platform.SENSOR:
+            return ()
+        return [measurement_description(name) for name in self._names]
+
+    def registry_info(self) -> dict[str, str | None]:
+        """The model the user gave (seed 001's ``modelo``)."""
+        modelo = self.device.data.get(CONF_MODELO)
+        return {"model": modelo if isinstance(modelo, str) and modelo else None}
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Live values."""
+        return {
+            "values": dict(self.values),
+            "names": list(self._names),
+            "reading_at": self.reading_at.isoformat() if self.reading_at else None,
+            "sensor_id": self.sensor_id,
+            "consumer_id": self.consumer_id,
+        }

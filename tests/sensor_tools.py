@@ -1,0 +1,57 @@
+"""Sensor devices for tests: subentries as the config flow creates them, and their tokens."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from homeassistant.config_entries import ConfigSubentryData
+
+from custom_components.iot_hub.const import CONF_KIND, CONF_TOKEN_HASH, SUBENTRY_DEVICE
+from custom_components.iot_hub.kinds.sensor.const import (
+    CONF_CONSUMER_ID,
+    CONF_MODELO,
+    CONF_SENSOR_ID,
+    CONF_TIPO,
+)
+from custom_components.iot_hub.tokens import hash_token
+
+ENV_ID = "sensor_env_sub"
+ENV_TOKEN = "env-token-0123456789abcdef0123456789"
+WEARABLE_ID = "sensor_wear_sub"
+WEARABLE_TOKEN = "wear-token-0123456789abcdef012345678"
+CONSUMER = "22"
+
+
+def sensor_subentry(
+    subentry_id: str,
+    title: str,
+    token: str,
+    sensor_id: int,
+    *,
+    consumer_id: str | None = None,
+    tipo: str | None = "temperatura",
+    modelo: str | None = "DHT22",
+) -> ConfigSubentryData:
+    """A sensor device subentry as the config flow would create it."""
+    return ConfigSubentryData(
+        data=MappingProxyType(
+            {
+                CONF_KIND: "sensor",
+                CONF_TOKEN_HASH: hash_token(token),
+                CONF_SENSOR_ID: sensor_id,
+                CONF_TIPO: tipo,
+                CONF_MODELO: modelo,
+                CONF_CONSUMER_ID: consumer_id,
+            }
+        ),
+        subentry_id=subentry_id,
+        subentry_type=SUBENTRY_DEVICE,
+        title=title,
+        unique_id=None,
+    )
+
+
+ENV = sensor_subentry(ENV_ID, "Environment", ENV_TOKEN, 1)
+WEARABLE = sensor_subentry(
+    WEARABLE_ID, "Wearable", WEARABLE_TOKEN, 2, consumer_id=CONSUMER, tipo="imu", modelo="MPU6050"
+)

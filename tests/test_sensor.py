@@ -1,0 +1,72 @@
+"""Sensor devices (seeds 001 and 004): readings over the device WebSocket become entities."""
+
+from __future__ import annotations
+
+import json
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import WsConnect, hub_of, state_of, until
+from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
+
+
+@pytest.fixture
+def subentries() -> list[ConfigSubentryData]:
+    """An environment sensor and a wearable."""
+    return [ENV, WEARABLE]
+
+
+async def test_readings_create_sensors_with_classes_and_units(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
+) -> None:
+    """Seed 001's and seed 004's values each become a sensor with the right class and unit."""
+    env = await ws_connect(f"?token={ENV_TOKEN}")
+    await env.send_str(json.dumps({"sensor_id": 1, "temperatura": 23.5, "humedad": 65.2}))
+    await until(lambda: state_of(hass, "sensor.environment_temperature") == "23.5")
+    assert state_of(hass, "sensor.environment_humidity") == "65.2"
+    humidity = hass.states.get("sensor.environment_humidity")
+    assert humidity is not None and humidity.attributes["unit_of_measurement"] == "%"
+
+    wear = await ws_connect(f"?token={WEARABLE_TOKEN}")
+    await wear.send_str(
+        json.dumps({"accel_x": 0.5, "accel_y": -9.8, "accel_z": 0.1, "heart_rate": 72})
+    )
+    await until(lambda: state_of(hass, "sensor.wearable_heart_rate") == "72.0")
+    accel = hass.states.get("sensor.wearable_accel_y")
+    assert accel is not None and accel.attributes["unit_of_measurement"] == "m/s²"
+
+
+async def test_bad_readings_get_an_error_frame_and_harm_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    ws_connect: WsConnect,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Non-JSON, non-numbers, infinities: an error frame, a log line, the socket stays up."""
+    env = await ws_connect(f"?token={ENV_TOKEN}")
+    for bad in ("not json", "[1]", '{"temperatura": "hot"}', '{"temperatura": 1e999}', "{}"):
+        await env.send_str(bad)
+        reply = json.loads((await env.receive(timeout=5)).data)
+        assert reply["type"] == "error" and reply["error"]
+    assert "cannot be read" in caplog.text
+    await env.send_str('{"temperatura": 21}')
+    await until(lambda: state_of(hass, "sensor.environment_temperature") == "21.0")
+
+
+async def test_names_seen_survive_a_restart(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
+) -> None:
+    """A sensor created by a reading is there again after a reload, before any reading."""
+    env = await ws_connect(f"?token={ENV_TOKEN}")
+    await env.send_str('{"co2": 415}')
+    await until(lambda: state_of(hass, "sensor.environment_carbon_dioxide") == "415.0")
+    await hub_of(hass).sessions.async_shutdown()  # what an unload writes
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    entity = er.async_get(hass).async_get("sensor.environment_carbon_dioxide")
+    assert entity is not None and entity.config_subentry_id == ENV_ID
+    assert state_of(hass, "sensor.environment_carbon_dioxide") == "unavailable"
