@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.iot_hub.kinds.sensor.live import ID_BLOCK, SensorLive, live_of
 
 from .conftest import WsConnect, hub_of, state_of, until
 from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
@@ -70,3 +73,21 @@ async def test_names_seen_survive_a_restart(
     entity = er.async_get(hass).async_get("sensor.environment_carbon_dioxide")
     assert entity is not None and entity.config_subentry_id == ENV_ID
     assert state_of(hass, "sensor.environment_carbon_dioxide") == "unavailable"
+
+
+async def test_reading_ids_increase_and_are_never_reused_after_a_crash(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Ids come from blocks written ahead: a crash (no shutdown) never hands one out twice."""
+    live = live_of(hass)
+    assert live is not None
+    first = [live.reading_id() for _ in range(3)]
+    assert first == [1, 2, 3]
+    await hass.async_block_till_done()
+    key = f"iot_hub.sensor_reading_ids.{init_integration.entry_id}"
+    assert hass_storage[key]["data"] == {"reserved": 1 + ID_BLOCK}
+    # kill -9: the next run reads only what is on disk.
+    crashed = SensorLive(hub_of(hass))
+    await crashed.async_setup()
+    assert crashed.reading_id() == 1 + ID_BLOCK
+    await crashed.async_shutdown()

@@ -108,9 +108,14 @@ class SensorHandler(KindHandler):
             self.device.state_changed()
             self.device.new_entities()
         self.device.notify(Update.READING)
+        live = self.device.kind_hub()
         self.device.publish(
             FeedKind.READING,
-            {"values": reading.values, "taken_at": reading.taken_at or received},
+            {
+                "id": live.reading_id(),
+                "values": reading.values,
+                "taken_at": reading.taken_at or received,
+            },
             received,
         )
 

@@ -8,14 +8,20 @@ event channels, seed 004's live streams); the HTTP views and websocket commands 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.storage import Store
 
+from ...const import DOMAIN
 from ...feed import FeedEvent, signal_feed
 from ...kind import HubContext, KindHub, loaded_kind_hub
 from .const import KIND
+
+# Reading ids are handed out from blocks written ahead: after a crash the next id starts past
+# the last block, so no id is ever given twice (legacy clients key readings by id).
+ID_BLOCK: Final = 10_000
 
 
 def live_of(hass: HomeAssistant) -> SensorLive | None:
@@ -32,18 +38,40 @@ class SensorLive(KindHub):
         self.hass = hub.hass
         self.outputs: list[Callable[[FeedEvent], None]] = []
         self._unsubscribe: Callable[[], None] | None = None
+        self._ids: Store[dict[str, int]] = Store(
+            hub.hass, 1, f"{DOMAIN}.sensor_reading_ids.{hub.entry_id}"
+        )
+        self._next_id = 1
+        self._reserved = 0  # ids below this are on disk as handed out
 
     async def async_setup(self) -> None:
-        """Follow the hub's feed."""
+        """Read where reading ids go on; follow the hub's feed."""
+        stored = await self._ids.async_load()
+        reserved = stored.get("reserved") if isinstance(stored, dict) else None
+        if isinstance(reserved, int) and reserved > 0:
+            self._next_id = self._reserved = reserved
         self._unsubscribe = async_dispatcher_connect(
             self.hass, signal_feed(self.hub.entry_id), self._feed
         )
 
     async def async_shutdown(self) -> None:
-        """Stop following the feed."""
+        """Stop following the feed; keep where ids go on."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        await self._ids.async_save({"reserved": self._next_id})
+
+    @callback
+    def reading_id(self) -> int:
+        """The id of a new reading: increasing, never reused, even across a crash."""
+        if self._next_id >= self._reserved:
+            self._reserved = self._next_id + ID_BLOCK
+            self.hass.async_create_task(
+                self._ids.async_save({"reserved": self._reserved}), "iot_hub reading ids"
+            )
+        reading_id = self._next_id
+        self._next_id += 1
+        return reading_id
 
     @callback
     def _feed(self, event: FeedEvent) -> None:
