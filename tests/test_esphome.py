@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from custom_components.iot_hub.kinds.sensor.codec import decode_reading
 from simulators import appliance as appliance_sim, esphome_oven, oven
 from simulators.mqtt_device import OFFLINE, ONLINE, Topics
 
@@ -33,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ESPHOME_DIR = ROOT / "simulators" / "esphome"
 OVEN_YAML = ESPHOME_DIR / "oven.yaml"
 APPLIANCE_YAML = ESPHOME_DIR / "appliance.yaml"
-METER_PARTS = ("power", "voltage", "current", "energy")
+ENVIRONMENT_YAML = ESPHOME_DIR / "environment.yaml"
+# Platforms with sub-sensors: a meter (hlw8012) and a DHT (temperature and humidity).
+METER_PARTS = ("power", "voltage", "current", "energy", "temperature", "humidity")
 ENTITY_DOMAINS = ("sensor", "binary_sensor", "switch", "text_sensor", "number", "select", "button")
 
 
@@ -219,9 +222,34 @@ def test_appliance_yaml_follows_the_contract() -> None:
     assert mode["id"] == "modo"
 
 
-def test_example_secrets_cover_both_files() -> None:
+def test_environment_yaml_follows_the_contract() -> None:
+    """Seed 001's reading keys, in its order, on the state topic; every entity internal."""
+    config = load(ENVIRONMENT_YAML)
+    subs = config["substitutions"]
+    topics = Topics(subs["prefix"], subs["device_id"])
+    _check_mqtt_basics(config, topics)
+    assert all(entity.get("internal") is True for _, entity in entities(config))
+    (dht,) = config["sensor"]
+    assert dht["platform"] == "dht"
+    assert dht["humidity"]["on_value"] == [{"script.execute": "publish_reading"}]
+
+    (script,) = config["script"]
+    assert script["id"] == "publish_reading"
+    (action,) = script["then"]
+    publish = action["mqtt.publish_json"]
+    assert publish["topic"] == topics.state
+    assert (publish["qos"], publish["retain"]) == (1, False)
+    code = lambda_text(publish["payload"])
+    assert published_keys(code, "root") == ["sensor_id", "temperatura", "humedad"]
+    assert f'root["sensor_id"] = {subs["sensor_id"]};' in code
+    # What iot_hub reads of it: the sensor kind's codec takes exactly this shape.
+    reading = decode_reading(json.dumps({"sensor_id": 1, "temperatura": 23.5, "humedad": 65.2}))
+    assert reading.values == {"temperatura": 23.5, "humedad": 65.2}
+
+
+def test_example_secrets_cover_every_file() -> None:
     secrets = yaml.safe_load((ESPHOME_DIR / "secrets.yaml").read_text(encoding="utf-8"))
-    for path in (OVEN_YAML, APPLIANCE_YAML):
+    for path in (OVEN_YAML, APPLIANCE_YAML, ENVIRONMENT_YAML):
         used = set(re.findall(r"!secret\s+(\w+)", path.read_text(encoding="utf-8")))
         assert used
         assert used <= set(secrets)
@@ -267,7 +295,9 @@ def _clean_copy(tmp_path: Path, source: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("source", [OVEN_YAML, APPLIANCE_YAML], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "source", [OVEN_YAML, APPLIANCE_YAML, ENVIRONMENT_YAML], ids=lambda p: p.name
+)
 def test_esphome_accepts_the_configuration(esphome: str, tmp_path: Path, source: Path) -> None:
     folder = _clean_copy(tmp_path, source)
     result = _esphome_config(esphome, folder, source.name)
@@ -276,6 +306,7 @@ def test_esphome_accepts_the_configuration(esphome: str, tmp_path: Path, source:
     # ESPHome resolved the substitutions to the contract's topics.
     assert "state_topic: iot_hub/oven1/state" in result.stdout or source != OVEN_YAML
     assert "topic: iot_hub/APL0001ESP32/config" in result.stdout or source != APPLIANCE_YAML
+    assert "topic: iot_hub/env1/state" in result.stdout or source != ENVIRONMENT_YAML
 
 
 def test_esphome_rejects_a_broken_configuration(esphome: str, tmp_path: Path) -> None:
