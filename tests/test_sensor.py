@@ -11,6 +11,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.iot_hub.kinds.sensor.handler import MAX_NAMES
 from custom_components.iot_hub.kinds.sensor.live import ID_BLOCK, SensorLive, live_of
 
 from .conftest import WsConnect, hub_of, state_of, until
@@ -91,3 +92,25 @@ async def test_reading_ids_increase_and_are_never_reused_after_a_crash(
     await crashed.async_setup()
     assert crashed.reading_id() == 1 + ID_BLOCK
     await crashed.async_shutdown()
+
+
+async def test_a_device_creates_at_most_64_sensors(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
+) -> None:
+    """A device that keeps inventing names gets 64 sensors; its values are still taken."""
+    env = await ws_connect(f"?token={ENV_TOKEN}")
+    for batch in range(3):
+        await env.send_str(json.dumps({f"v{batch}_{i}": i for i in range(40)}))
+    await env.send_str('{"v0_0": 99}')  # after the others: they were all handled by then
+    handler = hub_of(hass).devices[ENV_ID].handler
+    await until(lambda: handler.values.get("v0_0") == 99)
+    await hass.async_block_till_done()
+    sensors = [
+        entity
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), init_integration.entry_id
+        )
+        if entity.config_subentry_id == ENV_ID and entity.domain == "sensor"
+    ]
+    assert len(sensors) == MAX_NAMES == 64
+    assert len(handler.values) == 64  # names past the cap are not kept either

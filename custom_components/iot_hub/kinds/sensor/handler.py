@@ -7,7 +7,7 @@ which the event channels and live streams serve it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 import json
 import logging
@@ -98,15 +98,16 @@ class SensorHandler(KindHandler):
     def accept(self, reading: Reading, at: datetime | None = None) -> None:
         """Apply a reading (from any transport, or posted to the legacy REST routes)."""
         received = at or dt_util.utcnow()
-        new = [name for name in reading.values if name not in self.values]
-        self.values.update(reading.values)
+        if any(name not in self.values for name in reading.values):
+            self._learn(reading.values)
+        values = self.values
+        for name, value in reading.values.items():
+            # Only the names that have a sensor are kept: a device inventing names forever
+            # must not grow the hub's memory (the feed still carries the whole reading).
+            if name in values:
+                values[name] = value
         self.reading_at = received
         self.device.reading(received)
-        if new and (unseen := [n for n in new if n not in self._names]):
-            room = MAX_NAMES - len(self._names)
-            self._names.extend(unseen[:room])
-            self.device.state_changed()
-            self.device.new_entities()
         self.device.notify(Update.READING)
         live = self.device.kind_hub()
         self.device.publish(
@@ -118,6 +119,18 @@ class SensorHandler(KindHandler):
             },
             received,
         )
+
+    def _learn(self, values: Mapping[str, float]) -> None:
+        """Names not seen in this run: remembered (up to the cap), with a sensor if new."""
+        unseen = [name for name in values if name not in self._names]
+        added = unseen[: MAX_NAMES - len(self._names)]
+        self._names.extend(added)
+        for name in values:
+            if name in self._names:
+                self.values.setdefault(name, values[name])
+        if added:
+            self.device.state_changed()
+            self.device.new_entities()
 
     def dynamic_descriptions(self, platform: Platform) -> Sequence[IotHubEntityDescription]:
         """One sensor per value name seen."""
