@@ -1,12 +1,16 @@
-"""Sensor devices for tests: subentries as the config flow creates them, and their tokens."""
+"""Sensor devices for tests: subentries as the config flow creates them, tokens, the feed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from custom_components.iot_hub.const import CONF_KIND, CONF_TOKEN_HASH, SUBENTRY_DEVICE
+from custom_components.iot_hub.feed import FeedEvent, FeedKind, signal_feed
 from custom_components.iot_hub.kinds.sensor.const import (
     CONF_CONSUMER_ID,
     CONF_MODELO,
@@ -55,3 +59,19 @@ ENV = sensor_subentry(ENV_ID, "Environment", ENV_TOKEN, 1)
 WEARABLE = sensor_subentry(
     WEARABLE_ID, "Wearable", WEARABLE_TOKEN, 2, consumer_id=CONSUMER, tipo="imu", modelo="MPU6050"
 )
+
+
+def follow_feed(hass: HomeAssistant, entry_id: str) -> tuple[list[FeedEvent], Callable[[], None]]:
+    """Every event of the hub's feed from now on, and how to stop following it."""
+    events: list[FeedEvent] = []
+
+    @callback
+    def heard(event: FeedEvent) -> None:
+        events.append(event)
+
+    return events, async_dispatcher_connect(hass, signal_feed(entry_id), heard)
+
+
+def readings(events: list[FeedEvent]) -> list[Mapping[str, float]]:
+    """The values of the readings among ``events``, in order."""
+    return [event.data["values"] for event in events if event.kind is FeedKind.READING]

@@ -11,11 +11,12 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.iot_hub.kinds.sensor import SENSOR
 from custom_components.iot_hub.kinds.sensor.handler import MAX_NAMES
 from custom_components.iot_hub.kinds.sensor.live import ID_BLOCK, SensorLive, live_of
 
 from .conftest import WsConnect, hub_of, state_of, until
-from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
+from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN, follow_feed, readings
 
 
 @pytest.fixture
@@ -114,3 +115,17 @@ async def test_a_device_creates_at_most_64_sensors(
     ]
     assert len(sensors) == MAX_NAMES == 64
     assert len(handler.values) == 64  # names past the cap are not kept either
+
+
+async def test_sensors_may_send_four_times_faster_than_other_devices(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
+) -> None:
+    """A burst of 400 readings is taken whole: 200/s, bursts of 400 (ovens: 50/s, 100)."""
+    assert SENSOR.max_rate == 200.0
+    events, unsubscribe = follow_feed(hass, init_integration.entry_id)
+    wear = await ws_connect(f"?token={WEARABLE_TOKEN}")
+    for sample in range(400):
+        await wear.send_str(json.dumps({"accel_z": 9.81, "n": sample}))
+    await until(lambda: len(readings(events)) == 400)
+    unsubscribe()
+    assert [values["n"] for values in readings(events)] == list(range(400))  # in order

@@ -16,6 +16,7 @@ from custom_components.iot_hub.hub import Hub
 
 from .appliance_tools import broker_options, device_client, unique_prefix
 from .conftest import hub_entry, hub_of, state_of, until
+from .sensor_tools import follow_feed, readings
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -68,3 +69,17 @@ async def test_mqtt_readings_become_sensors_and_bad_ones_harm_nothing(
         await until(lambda: handler.values.get("temperatura") == 19.25)
     assert "Garden sent a reading that cannot be read" in caplog.text
     assert caplog.text.count("cannot be read") == 1  # once per device per minute
+
+
+async def test_mqtt_sensors_have_the_sensor_rate(
+    hass: HomeAssistant, hub: Hub, prefix: str
+) -> None:
+    """300 readings at once are all taken (an oven's id would be cut after 100)."""
+    state = f"{prefix}/{MQTT_ID}/state"
+    events, unsubscribe = follow_feed(hass, hub.entry_id)
+    async with device_client(prefix, MQTT_ID) as device:
+        for sample in range(300):
+            await device.publish(state, json.dumps({"n": sample}).encode(), qos=1)
+        await until(lambda: len(readings(events)) == 300)
+    unsubscribe()
+    assert [values["n"] for values in readings(events)] == list(range(300))

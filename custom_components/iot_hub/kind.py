@@ -383,6 +383,9 @@ class Kind:
     logbook_summary: Callable[[dict[str, Any]], str] | None = None
     # Diagnostics keys that hold secrets of this kind (card uids and the like).
     redact: frozenset[str] = frozenset()
+    # Frames per second one device may sustain (bursts of twice that); None: the transports'
+    # default (50/s, bursts of 100). Wearables sample at 50 Hz and more.
+    max_rate: float | None = None
     # How its devices may reach the hub: "websocket" and/or "mqtt" (the first is the default).
     transports: tuple[str, ...] = ("websocket",)
     # The part of the kind that lives once per hub (None: the kind has none).

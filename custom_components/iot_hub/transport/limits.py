@@ -26,6 +26,13 @@ class TokenBucket:
     tokens: float = INBOUND_BURST
     stamp: float = field(default_factory=time.monotonic)
 
+    @classmethod
+    def for_rate(cls, rate: float | None) -> TokenBucket:
+        """A full bucket sustaining ``rate`` frames/s with bursts of twice that (None: default)."""
+        if rate is None:  # the module's values, read now (tests lower them)
+            return cls(rate=INBOUND_RATE, burst=INBOUND_BURST, tokens=INBOUND_BURST)
+        return cls(rate=rate, burst=2 * rate, tokens=2 * rate)
+
     def allow(self) -> bool:
         """Take a token if there is one."""
         now = time.monotonic()

@@ -195,6 +195,7 @@ class IotHubWebSocketView(HomeAssistantView):
                 link,
                 lambda text: hub.receive(device, Inbound(Source.DEVICE, text, link)),
                 lambda key: hub.notice(device, Source.DEVICE, key),
+                device.kind.max_rate,
             ):
                 self._backoff.start(backoff_key, limits.FLOOD_BACKOFF)  # before it can retry
         finally:
@@ -228,14 +229,14 @@ async def _pump(
     link: WsLink,
     on_text: Callable[[str], None],
     notice: Callable[[ErrorKey], str],
+    rate: float | None = None,
 ) -> bool:
     """Read frames until the peer leaves, applying the inbound limits; True after a flood.
 
-    ``notice`` words this transport's own errors in the protocol of the peer's kind.
+    ``notice`` words this transport's own errors in the protocol of the peer's kind;
+    ``rate`` is the frames per second the peer may sustain (None: the default).
     """
-    bucket = TokenBucket(
-        rate=limits.INBOUND_RATE, burst=limits.INBOUND_BURST, tokens=limits.INBOUND_BURST
-    )
+    bucket = TokenBucket.for_rate(rate)
     flood = FloodMeter(window=limits.FLOOD_WINDOW, limit=limits.FLOOD_CLOSE_AFTER)
     warned = False
     async for msg in ws:

@@ -18,6 +18,9 @@ from .entities import ENTITIES
 from .handler import SensorHandler, wire_error
 from .live import SensorLive
 
+# A 100 Hz IMU with its heart rate and a margin: 4 times what ovens and chargers may send.
+MAX_RATE: Final = 200.0
+
 SENSOR: Final = Kind(
     key=KIND,
     model="Sensor",
@@ -26,6 +29,7 @@ SENSOR: Final = Kind(
     fields=SensorFields(),
     wire_error=wire_error,
     transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
+    max_rate=MAX_RATE,
     per_hub=SensorLive,
 )
 

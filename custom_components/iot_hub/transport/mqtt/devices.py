@@ -268,7 +268,9 @@ class MqttDevices:
                 # Random ids must not grow the table without end; forgetting one only resets
                 # its rate and its log line.
                 self._throttles.pop(next(iter(self._throttles)))
-            throttle = self._throttles[key] = _Throttle()
+            device = self._device_for(key)
+            rate = device.kind.max_rate if device is not None else None
+            throttle = self._throttles[key] = _Throttle(TokenBucket.for_rate(rate))
         return throttle
 
     def _log_refused(self, key: str, why: str) -> None:
