@@ -41,7 +41,7 @@ async def test_readings_create_sensors_with_classes_and_units(
         json.dumps({"accel_x": 0.5, "accel_y": -9.8, "accel_z": 0.1, "heart_rate": 72})
     )
     await until(lambda: state_of(hass, "sensor.wearable_heart_rate") == "72.0")
-    accel = hass.states.get("sensor.wearable_accel_y")
+    accel = hass.states.get("sensor.wearable_acceleration_y")
     assert accel is not None and accel.attributes["unit_of_measurement"] == "m/s²"
 
 

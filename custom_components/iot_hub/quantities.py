@@ -39,6 +39,8 @@ class Quantity:
     unit: str | None
     state_class: SensorStateClass = MEASUREMENT
     icon: str | None = None
+    # The entity name's translation key, for quantities HA has no device class for.
+    translation_key: str | None = None
 
 
 def _same(names: tuple[str, ...], quantity: Quantity) -> dict[str, Quantity]:
@@ -71,17 +73,22 @@ KNOWN: Final[dict[str, Quantity]] = {
     **_same(("presion", "pressure"), Quantity(SensorDeviceClass.PRESSURE, UnitOfPressure.HPA)),
     **_same(("co2",), Quantity(SensorDeviceClass.CO2, UnitOfRatio.PARTS_PER_MILLION)),
     **_same(("luz", "lux", "illuminance"), Quantity(SensorDeviceClass.ILLUMINANCE, LIGHT_LUX)),
-    **_same(
-        ("accel_x", "accel_y", "accel_z"),
-        Quantity(None, ACCELERATION_UNIT, icon="mdi:axis-arrow"),
-    ),
-    **_same(
-        ("gyro_x", "gyro_y", "gyro_z"),
-        Quantity(None, ANGULAR_VELOCITY_UNIT, icon="mdi:rotate-3d-variant"),
-    ),
+    **{
+        f"{part}_{axis}": Quantity(
+            None,
+            unit,
+            icon=icon,
+            translation_key=f"{part}_{axis}",
+        )
+        for part, unit, icon in (
+            ("accel", ACCELERATION_UNIT, "mdi:axis-arrow"),
+            ("gyro", ANGULAR_VELOCITY_UNIT, "mdi:rotate-3d-variant"),
+        )
+        for axis in "xyz"
+    },
     **_same(
         ("heart_rate", "ritmo_cardiaco", "frecuencia_cardiaca", "bpm", "pulso"),
-        Quantity(None, HEART_RATE_UNIT, icon="mdi:heart-pulse"),
+        Quantity(None, HEART_RATE_UNIT, icon="mdi:heart-pulse", translation_key="heart_rate"),
     ),
 }
 

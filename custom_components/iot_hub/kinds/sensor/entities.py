@@ -33,10 +33,13 @@ def measurement_description(key: str) -> IotHubSensorDescription:
         current: float | None = handler.values.get(key)
         return current
 
-    # A known quantity takes HA's name for its class (Temperature); others their key.
-    named: dict[str, Any] = (
-        {} if known is not None and known.device_class is not None else {"name": key}
-    )
+    # A known quantity takes HA's name for its class (Temperature) or a translated one
+    # (Acceleration X); others are named by their key.
+    named: dict[str, Any] = {"name": key}
+    if known is not None and known.translation_key is not None:
+        named = {"translation_key": known.translation_key}
+    elif known is not None and known.device_class is not None:
+        named = {}
     return IotHubSensorDescription(
         key=f"{VALUE_PREFIX}{key}",
         **named,
