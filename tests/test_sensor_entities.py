@@ -93,9 +93,9 @@ async def test_sensor_diagnostics(
     assert wearable["kind"] == "sensor"
     assert wearable["values"]["heart_rate"] == 72
     assert (wearable["sensor_id"], wearable["consumer_id"]) == (2, "22")
-    assert diagnostics["devices"][ENV_ID]["names"] == list(
+    assert diagnostics["devices"][ENV_ID]["names"] == [
         key for key in ENV_READING if key != "sensor_id"
-    )
+    ]
 
 
 class _Collect:
