@@ -149,3 +149,34 @@ async def test_a_broken_database_leaves_an_empty_day(
         assert (await _frame(today))["data"]["readings"] == []
     assert caplog.text.count("Could not read today's heart rates of consumer 22") == 1
     await today.close()
+
+
+async def test_any_heart_rate_name_and_only_finite_numbers(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    *,
+    init_integration: MockConfigEntry,
+    ws_connect: WsConnect,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_access_token: str,
+) -> None:
+    """``pulso`` is a heart rate too; a recorded ``inf`` is no reading; no sensor yet: empty."""
+    client = await hass_client_no_auth()
+    first = await client.ws_connect(
+        f"/api/iot_hub/ws/heart_rate_today/{CONSUMER}/?token={hass_access_token}"
+    )
+    assert (await _frame(first))["data"]["readings"] == []  # no heart-rate sensor yet
+    await first.close()
+    device = await ws_connect(f"?token={WEARABLE_TOKEN}")
+    await device.send_str('{"pulso": 60}')
+    await until(lambda: state_of(hass, "sensor.wearable_pulso") == "60.0")
+    hass.states.async_set("sensor.wearable_pulso", "inf")
+    await device.close()
+    await async_wait_recording_done(hass)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    today = await client.ws_connect(
+        f"/api/iot_hub/ws/heart_rate_today/{CONSUMER}/?token={hass_access_token}"
+    )
+    assert [r["bpm"] for r in (await _frame(today))["data"]["readings"]] == [60]
+    await today.close()
