@@ -455,3 +455,29 @@ def test_views_are_registered_once_per_kind_surface() -> None:
     """The routes the README names."""
     assert stream_views.STREAM_PATH == "/api/iot_hub/ws/{stream}/{consumer_id}/"
     assert stream_views.READINGS_PATH == "/api/iot_hub/sensor_data/{consumer_id}/"
+
+
+async def test_diagnostics_show_groups_rings_and_last_readings(
+    hass: HomeAssistant,
+    *,
+    init_integration: MockConfigEntry,
+    ws_connect: WsConnect,
+    stream: Any,
+    hass_access_token: str,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Subscribers per group, ring sizes and the last reading per consumer, in diagnostics."""
+    from pytest_homeassistant_custom_component.components.diagnostics import (
+        get_diagnostics_for_config_entry,
+    )
+
+    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
+    await receive(client)
+    device = await wearable(ws_connect)
+    await device.send_str(json.dumps(MOTION))
+    await receive(client)
+    result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    streams = result["kinds"]["sensor"]["streams"]
+    assert streams["subscribers"] == {"sensor_data_22": 1}
+    assert streams["sensor_data_buffered"] == {CONSUMER: 1}
+    assert list(streams["last_reading_at"]) == [CONSUMER]
