@@ -35,14 +35,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
 
-from ...const import (
-    CONF_MAX_CONNECTIONS_PER_ADDRESS,
-    CONF_MAX_CONNECTIONS_PER_USER,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
-    DEFAULT_MAX_CONNECTIONS_PER_USER,
-    DOMAIN,
-    CloseCode,
-)
+from ...const import DOMAIN, CloseCode
 from ...kind import Source
 from ...protocol import ProtocolError
 from ...transport import limits
@@ -136,15 +129,7 @@ class StreamView(HomeAssistantView):
                 message=f"closed for flooding; retry in {wait:.0f} s".encode(),
             )
             return ws
-        options = live.hub.options
-        if not self._clients.acquire(
-            peer,
-            user.id,
-            per_address=options.get(
-                CONF_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
-            ),
-            per_user=options.get(CONF_MAX_CONNECTIONS_PER_USER, DEFAULT_MAX_CONNECTIONS_PER_USER),
-        ):
+        if not self._clients.acquire_within(peer, user.id, live.hub.options):
             if self._cap_reports.should_report(peer):
                 _LOGGER.warning(
                     "Refused a stream of %s (%s): too many connections", user.name, peer
