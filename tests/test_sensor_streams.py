@@ -481,3 +481,51 @@ async def test_diagnostics_show_groups_rings_and_last_readings(
     assert streams["subscribers"] == {"sensor_data_22": 1}
     assert streams["sensor_data_buffered"] == {CONSUMER: 1}
     assert list(streams["last_reading_at"]) == [CONSUMER]
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_silent_client_is_closed_1013_by_the_heartbeat(
+    stream: Any, hass_access_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that answers no ping is closed (the device endpoint's heartbeat)."""
+    monkeypatch.setattr(ws_link, "HEARTBEAT", 0.2)
+    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}", autoping=False)
+    await receive(client)
+    while (msg := await client.receive(timeout=5)).type is WSMsgType.PING:
+        pass  # not answered
+    assert msg.type is WSMsgType.CLOSE, msg
+    assert client.close_code == CloseCode.TRY_AGAIN_LATER
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_bad_token_storm_is_one_log_line(
+    stream: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every refusal is 4001; the log says it once a minute per address."""
+    for _ in range(5):
+        await closed_with(await stream(f"sensor_data/{CONSUMER}/?token=bad"), 4001)
+    assert caplog.text.count("Refused a connection from 127.0.0.1: invalid token") == 1
+
+
+async def test_ring_is_written_within_the_save_delay(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    ws_connect: WsConnect,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A crash loses at most ``SAVE_DELAY`` seconds of the ring: it is written by then."""
+    from datetime import timedelta
+
+    from homeassistant.util import dt as dt_util
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    from custom_components.iot_hub.kinds.sensor.streams import SAVE_DELAY
+
+    key = f"iot_hub.sensor_streams.{init_integration.entry_id}"
+    device = await wearable(ws_connect)
+    await device.send_str(json.dumps(MOTION))
+    await until(lambda: streams_of(hass).diagnostics()["sensor_data_buffered"])
+    assert key not in hass_storage
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY))
+    await hass.async_block_till_done()
+    assert len(hass_storage[key]["data"]["sensor_data"][CONSUMER]) == 1
