@@ -203,7 +203,7 @@ async def test_other_frames_are_ignored_binary_gets_an_error_oversize_closes_100
     assert await receive(client) == {"type": "pong"}
     assert caplog.text.count("Ignored a frame of a sensor_data client") == 5
     await client.send_bytes(b"\x00\x01")
-    assert (await receive(client))["type"] == "error"
+    assert await receive(client) == {"type": "error", "error": "binary frame"}
     await client.send_str("x" * (16 * 1024 + 1))
     await closed_with(client, CloseCode.TOO_BIG)
 
