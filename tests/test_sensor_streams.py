@@ -513,7 +513,7 @@ async def test_ring_is_written_within_the_save_delay(
     ws_connect: WsConnect,
     hass_storage: dict[str, Any],
 ) -> None:
-    """A crash loses at most ``SAVE_DELAY`` seconds of the ring: it is written by then."""
+    """A crash loses at most ``SAVE_DELAY`` seconds of the ring, even while readings go on."""
     from datetime import timedelta
 
     from homeassistant.util import dt as dt_util
@@ -525,7 +525,15 @@ async def test_ring_is_written_within_the_save_delay(
     device = await wearable(ws_connect)
     await device.send_str(json.dumps(MOTION))
     await until(lambda: streams_of(hass).diagnostics()["sensor_data_buffered"])
-    assert key not in hass_storage
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY))
+    start = dt_util.utcnow()
+    async_fire_time_changed(hass, start + timedelta(seconds=SAVE_DELAY - 1))
     await hass.async_block_till_done()
-    assert len(hass_storage[key]["data"]["sensor_data"][CONSUMER]) == 1
+    assert key not in hass_storage
+    pending = streams_of(hass)._store._delay_handle
+    assert pending is not None
+    await device.send_str(json.dumps(MOTION))  # a stream that goes on does not put it off
+    await until(lambda: streams_of(hass).diagnostics()["sensor_data_buffered"][CONSUMER] == 2)
+    assert streams_of(hass)._store._delay_handle is pending
+    async_fire_time_changed(hass, start + timedelta(seconds=SAVE_DELAY + 0.1))
+    await hass.async_block_till_done()
+    assert len(hass_storage[key]["data"]["sensor_data"][CONSUMER]) == 2

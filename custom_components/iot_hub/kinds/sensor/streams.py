@@ -108,6 +108,7 @@ class Streams:
         self._store: Store[dict[str, Any]] = Store(
             hub.hass, STORAGE_VERSION, f"{DOMAIN}.sensor_streams.{hub.entry_id}"
         )
+        self._save_scheduled = False
 
     # -- what is kept -----------------------------------------------------------------------
 
@@ -124,7 +125,15 @@ class Streams:
         for consumer, raw in _items(stored.get("desires")):
             self._desires[consumer] = sc.DayLog.from_stored(raw, today)
 
+    def _save_soon(self) -> None:
+        # Scheduled once, not per reading: HA's delayed save restarts its timer on each call,
+        # and a 50 Hz wearable would then never be written while it streams.
+        if not self._save_scheduled:
+            self._save_scheduled = True
+            self._store.async_delay_save(self._stored, SAVE_DELAY)
+
     def _stored(self) -> dict[str, Any]:
+        self._save_scheduled = False
         return {
             sc.SENSOR_DATA: {c: list(ring) for c, ring in self._motion.items()},
             "desires": {c: log.as_stored() for c, log in self._desires.items()},
@@ -217,14 +226,14 @@ class Streams:
         if sc.has_motion(values):
             record = motion_reading(data["id"], values, data["taken_at"])
             self._motion.setdefault(consumer, deque(maxlen=SNAPSHOT_SIZE)).appendleft(record)
-            self._store.async_delay_save(self._stored, SAVE_DELAY)
+            self._save_soon()
             self._push(sc.SENSOR_DATA, consumer, lambda: sensor_update_push(record))
         if (bpm := sc.first_of(values, sc.HEART_RATE_KEYS)) is not None:
             self._heart_rate(consumer, event.at, bpm)
         if (intensity := sc.first_of(values, sc.DESIRE_KEYS)) is not None:
             log = self._desires_of(consumer, dt_util.as_local(event.at).date())
             log.add(event.at, intensity)
-            self._store.async_delay_save(self._stored, SAVE_DELAY)
+            self._save_soon()
             self._push_desires(consumer)
 
     def _push_desires(self, consumer: str) -> None:
