@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, auto
 import time
-from typing import Final
+from typing import Any, Final
+
+from ..const import (
+    CONF_MAX_CONNECTIONS_PER_ADDRESS,
+    CONF_MAX_CONNECTIONS_PER_USER,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_MAX_CONNECTIONS_PER_USER,
+)
 
 INBOUND_RATE: Final = 50.0  # frames per second a connection may sustain
 INBOUND_BURST: Final = 100.0  # frames it may send at once
@@ -109,6 +117,17 @@ class ConnectionCounts:
         self.by_address[address] += 1
         self.by_user[user] += 1
         return True
+
+    def acquire_within(self, address: str, user: str, options: Mapping[str, Any]) -> bool:
+        """``acquire`` under the caps of the hub's ``options`` (or their defaults)."""
+        return self.acquire(
+            address,
+            user,
+            per_address=options.get(
+                CONF_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+            ),
+            per_user=options.get(CONF_MAX_CONNECTIONS_PER_USER, DEFAULT_MAX_CONNECTIONS_PER_USER),
+        )
 
     def release(self, address: str, user: str) -> None:
         """One connection closed."""

@@ -21,16 +21,7 @@ from homeassistant.components.http.ban import process_success_login
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
-from ..const import (
-    CONF_MAX_CONNECTIONS_PER_ADDRESS,
-    CONF_MAX_CONNECTIONS_PER_USER,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
-    DEFAULT_MAX_CONNECTIONS_PER_USER,
-    DOMAIN,
-    WS_PATH,
-    Actor,
-    CloseCode,
-)
+from ..const import DOMAIN, WS_PATH, Actor, CloseCode
 from ..errors import ErrorKey
 from ..kind import Inbound, Source
 from ..sessions import ActorRef
@@ -125,15 +116,7 @@ class IotHubWebSocketView(HomeAssistantView):
         if isinstance(chosen, int):
             return await _turn_away(ws, peer, chosen, _CHOICE_REFUSALS[chosen])
         user = refresh_token.user
-        options = hub.entry.options
-        if not self._clients.acquire(
-            peer,
-            user.id,
-            per_address=options.get(
-                CONF_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
-            ),
-            per_user=options.get(CONF_MAX_CONNECTIONS_PER_USER, DEFAULT_MAX_CONNECTIONS_PER_USER),
-        ):
+        if not self._clients.acquire_within(peer, user.id, hub.entry.options):
             if self._cap_reports.should_report(peer):
                 _LOGGER.warning(
                     "Refused an app connection from %s (%s): too many connections", peer, user.name

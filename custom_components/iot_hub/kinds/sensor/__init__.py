@@ -17,6 +17,7 @@ from .const import KIND
 from .entities import ENTITIES
 from .handler import SensorHandler, wire_error
 from .live import SensorLive
+from .surfaces import async_register
 
 # A 100 Hz IMU with its heart rate and a margin: 4 times what ovens and chargers may send.
 MAX_RATE: Final = 200.0
@@ -31,6 +32,7 @@ SENSOR: Final = Kind(
     transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
     max_rate=MAX_RATE,
     per_hub=SensorLive,
+    register=async_register,
 )
 
 __all__ = ["SENSOR"]
