@@ -17,6 +17,7 @@ from .const import KIND
 from .entities import ENTITIES
 from .handler import SensorHandler, wire_error
 from .live import SensorLive
+from .surfaces import async_register
 
 SENSOR: Final = Kind(
     key=KIND,
@@ -27,6 +28,7 @@ SENSOR: Final = Kind(
     wire_error=wire_error,
     transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
     per_hub=SensorLive,
+    register=async_register,
 )
 
 __all__ = ["SENSOR"]

@@ -18,6 +18,7 @@ from ...const import DOMAIN
 from ...feed import FeedEvent, signal_feed
 from ...kind import HubContext, KindHub, loaded_kind_hub
 from .const import KIND
+from .streams import Streams
 
 # Reading ids are handed out from blocks written ahead: after a crash the next id starts past
 # the last block, so no id is ever given twice (legacy clients key readings by id).
@@ -43,6 +44,8 @@ class SensorLive(KindHub):
         )
         self._next_id = 1
         self._reserved = 0  # ids below this are on disk as handed out
+        self.streams = Streams(hub)  # seed 004's live streams
+        self.outputs.append(self.streams.on_feed)
 
     async def async_setup(self) -> None:
         """Read where reading ids go on; follow the hub's feed."""
@@ -50,6 +53,7 @@ class SensorLive(KindHub):
         reserved = stored.get("reserved") if isinstance(stored, dict) else None
         if isinstance(reserved, int) and reserved > 0:
             self._next_id = self._reserved = reserved
+        await self.streams.async_load()
         self._unsubscribe = async_dispatcher_connect(
             self.hass, signal_feed(self.hub.entry_id), self._feed
         )
@@ -59,6 +63,7 @@ class SensorLive(KindHub):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        await self.streams.async_shutdown()
         await self._ids.async_save({"reserved": self._next_id})
 
     @callback
@@ -80,4 +85,4 @@ class SensorLive(KindHub):
 
     def diagnostics(self) -> dict[str, Any]:
         """What the outputs serve (filled by each output)."""
-        return {}
+        return {"streams": self.streams.diagnostics()}
