@@ -60,9 +60,14 @@ def test_tiny_run_reports_every_phase() -> None:
         cells = hub.split()
         assert cells[2] == expected, hub
         assert all(re.fullmatch(number, cell) for cell in cells[3:6]), hub
-        [verdict] = [line for line in lines if line.startswith(f"  N={n} ")]
-        assert "all delivered: yes" in verdict
+        [verdict] = [line for line in lines if re.match(rf"  N={n} .*all delivered: yes", line)]
         assert re.search(rf"p50 {number}x, p99 {number}x, CPU/frame {number}x", verdict)
+    [fan_out] = [line for line in lines if line.startswith("  N=3 ") and "per extra frame" in line]
+    assert re.fullmatch(
+        rf"  N=3 +iot_hub -?{number} µs vs raw aiohttp -?{number} µs per extra frame: "
+        rf"(-?{number}x|n/a)",
+        fan_out,
+    )
 
 
 def test_a_reading_is_matched_by_its_pushed_frame() -> None:
