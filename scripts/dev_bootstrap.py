@@ -4,9 +4,10 @@ Waits for HA to answer, finishes onboarding with the user ``dev`` (password ``de
 long-lived token of that user in ``config/.dev_token`` and, with ``--demo``, adds through the
 config-flow APIs HA's MQTT integration (the local Mosquitto), the IoT Hub entry, a "Demo
 oven", a "Demo charger" (station 1), the NFC card its simulator presents, an energy price and
-a "Demo ESPHome oven" over MQTT, keeping the device tokens (shown only once) in
-``config/.demo_oven_token`` and ``config/.demo_charger_token`` for scripts/develop to start
-the simulators with. It then claims the appliance "Demo plug" (serial ``DEMOPLUG0001``) as the
+a "Demo ESPHome oven" over MQTT, a "Demo environment sensor" (seed 001's sensor 1, a DHT22)
+and a "Demo wearable" (seed 004's consumer 22), keeping the device tokens (shown only once) in
+``config/.demo_<simulator>_token`` for scripts/develop to start the simulators with; each
+sensor sends one reading at once, so its sensors exist for the dashboard. It then claims the appliance "Demo plug" (serial ``DEMOPLUG0001``) as the
 legacy app would (``POST /api/iot_hub/dispositivos/reclamar``) and puts it on a schedule
 helper it creates; the appliance ``DEMOHEATER01`` is left unclaimed, in *Discovered*. Every
 step is skipped when already done; without ``--demo`` the demo devices, card and schedule of
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+import json
 import os
 from pathlib import Path
 import re
@@ -60,6 +63,8 @@ DEMO_SCHEDULE: Final = "Demo plug schedule"
 DEMO_SCHEDULE_ICON: Final = "mdi:calendar-clock"
 DEMO_SCHEDULE_ON_MINUTES: Final = 5  # on for 5 minutes in every 10, so it is seen switching
 DEMO_SCHEDULE_PERIOD: Final = 10
+# Seed 004's consumer id of the demo wearable: its live streams are /api/iot_hub/ws/<stream>/22/.
+DEMO_CONSUMER: Final = "22"
 WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -75,6 +80,10 @@ class DemoDevice:
     hint: str
     station: str | None = None  # a charger's station id
     mqtt_id: str | None = None  # an MQTT device's topic id
+    # The kind's own fields (a sensor's sensor_id, tipo, modelo, consumer_id).
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Sent once over the device WebSocket when added, so a sensor's entities exist at once.
+    first_reading: dict[str, float] | None = None
 
 
 DEMO_DEVICES: Final = (
@@ -110,6 +119,38 @@ DEMO_DEVICES: Final = (
         favorites=("temperature",),
         hint="an ESPHome oven over MQTT: topics iot_hub/demo_esphome_oven/...",
         mqtt_id="demo_esphome_oven",  # scripts/develop runs simulators.esphome_oven --id this
+    ),
+    DemoDevice(
+        name="Demo environment sensor",
+        kind="sensor",
+        # scripts/develop's simulate() reads .demo_<simulator module>_token.
+        token_file=".demo_environment_sensor_token",
+        area="Living room",
+        favorites=("value_temperatura", "value_humedad"),
+        hint="seed 001's sensor 1 (DHT22), a reading a second, a spike now and then",
+        fields={"sensor_id": 1, "tipo": "temperatura", "modelo": "DHT22"},
+        first_reading={"temperatura": 22.0, "humedad": 55.0},
+    ),
+    DemoDevice(
+        name="Demo wearable",
+        kind="sensor",
+        token_file=".demo_wearable_token",
+        area="Living room",
+        favorites=("value_heart_rate", "value_accel_z"),
+        hint=f"seed 004's consumer {DEMO_CONSUMER}: motion, heart rate and desires",
+        fields={
+            "sensor_id": 2,
+            "tipo": "wearable",
+            "modelo": "MPU6050",
+            "consumer_id": DEMO_CONSUMER,
+        },
+        # Every key its simulator sends but the occasional desire: their sensors are named
+        # before the device is put in its area.
+        first_reading={
+            **dict.fromkeys(("accel_x", "accel_y", "gyro_x", "gyro_y", "gyro_z"), 0.0),
+            "accel_z": 9.81,
+            "heart_rate": 62,
+        },
     ),
 )
 
@@ -161,6 +202,12 @@ class Api:
         if not reply.get("success"):
             raise BootstrapError(f"{command['type']}: {reply.get('error')}")
         return reply["result"]
+
+    async def send_reading(self, device_token: str, reading: dict[str, float]) -> None:
+        """One reading over the device WebSocket, as the device would send it."""
+        url = f"{self.base.replace('http', 'ws', 1)}/api/iot_hub/ws"
+        async with self._session.ws_connect(url, params={"token": device_token}) as sock:
+            await sock.send_str(json.dumps(reading))
 
     async def wait_until_up(self) -> dict[str, bool]:
         """Onboarding's steps, once HA's frontend (which needs onboarding) is up."""
@@ -388,6 +435,8 @@ async def add_demo_device(api: Api, config: Path, entry_id: str, device: DemoDev
         answers: list[dict[str, Any]] = [{"name": device.name, "kind": device.kind}]
         if device.station is not None:  # a charger asks for its station id next
             answers.append({"station_id": device.station})
+        if device.fields:  # so does a sensor for its numbers
+            answers.append(device.fields)
     else:  # the token is shown only once: issue a new one, keeping the rest of the form
         step = await api.call("POST", flows, {**start, "subentry_id": existing["subentry_id"]})
         answers = [{**form_defaults(step), "rotate_token": True}]
@@ -396,9 +445,12 @@ async def add_demo_device(api: Api, config: Path, entry_id: str, device: DemoDev
     if step.get("step_id") != "token":
         raise BootstrapError(f"adding {device.name}: expected the token step, got {step}")
     await api.call("POST", f"{flows}/{step['flow_id']}", {})
-    write_secret(token_file, step["description_placeholders"]["token"])
+    token = step["description_placeholders"]["token"]
+    write_secret(token_file, token)
     if existing is None:
         say(f"Added the device {device.name}")
+        if device.first_reading is not None:
+            await api.send_reading(token, device.first_reading)
         await show_on_dashboard(api, device.name, device.area, device.favorites)
     else:
         say(f"Issued a new token for {device.name} ({token_file.name} was missing)")
@@ -672,6 +724,26 @@ async def bootstrap(args: argparse.Namespace) -> None:
                 f"Appliance {DEMO_UNCLAIMED_SERIAL} is unclaimed: {api.base}/config/integrations"
                 "/dashboard (Discovered) or GET /api/iot_hub/dispositivos/no-reclamados"
             )
+        if args.demo:
+            for line in legacy_client_urls(api.base, args.config):
+                say(line)
+
+
+def legacy_client_urls(base: str, config: Path) -> list[str]:
+    """What the seeds' clients connect to, with the dev user's token (lines for the banner)."""
+    ws = base.replace("http", "ws", 1)
+    token = f"$(cat {config}/.dev_token)"
+    return [
+        (
+            f"Seed 001 event channels: {ws}/api/iot_hub/v1/ws?channel=readings&token={token}"
+            " (channels general, sensors, readings, locations, anomalies, predictions)"
+        ),
+        (
+            f"Seed 004 live streams: {ws}/api/iot_hub/ws/sensor_data/{DEMO_CONSUMER}/"
+            f"?token={token} (also heart_rate_today, heart_rate_stats, desires_tracking,"
+            " desires_stats)"
+        ),
+    ]
 
 
 def main() -> int:
