@@ -147,7 +147,7 @@ async def test_wearable_samples_heart_rate_and_desires(
 ) -> None:
     """50 Hz samples (one frame each) all arrive; heart rate and desires ride on some."""
     seen = feed_readings(hass, init_integration)
-    shown = states_seen(hass, "sensor.wearable_heart_rate", "sensor.wearable_accel_z")
+    shown = states_seen(hass, "sensor.wearable_heart_rate", "sensor.wearable_acceleration_z")
     source = wearable_readings(desire_every=0.3, seed=5)
     wearable = wearable_ws(
         ws_url, WEARABLE_TOKEN, readings=60, source=source, bearer=True, heartbeat=None
@@ -165,10 +165,10 @@ async def test_wearable_samples_heart_rate_and_desires(
     assert "heart_rate" in sent[0] and 1 <= len(with_rate) <= 3
     assert source.desires == sum("desire" in r for r in sent) >= 2
     last_rate = with_rate[-1]["heart_rate"]
-    await until(lambda: shown["sensor.wearable_accel_z"][-1:] == ["unavailable"])
+    await until(lambda: shown["sensor.wearable_acceleration_z"][-1:] == ["unavailable"])
     assert shown_last(shown["sensor.wearable_heart_rate"]) == f"{float(last_rate)}"
-    assert shown_last(shown["sensor.wearable_accel_z"]) == str(sent[-1]["accel_z"])
-    gyro = hass.states.get("sensor.wearable_gyro_x")
+    assert shown_last(shown["sensor.wearable_acceleration_z"]) == str(sent[-1]["accel_z"])
+    gyro = hass.states.get("sensor.wearable_angular_velocity_x")
     assert gyro is not None and gyro.attributes["unit_of_measurement"] == "°/s"
 
 
