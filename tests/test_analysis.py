@@ -88,9 +88,12 @@ def test_an_anomaly_starts_once_and_ends_at_the_first_good_reading() -> None:
     assert anomalies.check("t", 30) is None  # jumps back up: still anomalous
     assert anomalies.check("t", 31) == (RESOLVED, Anomaly("t", 31, "jump", 5))
     assert anomalies.check("t", -1) == (DETECTED, Anomaly("t", -1, "min", 0))
-    assert anomalies.last("t") == -1
-    assert anomalies.check("t", -1) is None
+    assert anomalies.check("t", -1.5) is None
     assert anomalies.check("t", 0) == (RESOLVED, Anomaly("t", 0, "min", 0))
+    assert anomalies.active == {}
+    anomalies.check("t", 100)
+    assert anomalies.check("t", 101) is None
+    assert anomalies.clear() == [Anomaly("t", 101, "max", 40)]  # the rules changed
     assert anomalies.active == {}
 
 

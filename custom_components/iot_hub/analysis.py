@@ -163,9 +163,14 @@ class Anomalies:
         del self.active[quantity]
         return RESOLVED, Anomaly(quantity, value, active.rule, active.limit)
 
-    def last(self, quantity: str) -> float | None:
-        """The last value of ``quantity`` checked."""
-        return self._previous.get(quantity)
+    def clear(self) -> list[Anomaly]:
+        """End every active anomaly (the rules changed), each with its last value."""
+        ended = [
+            Anomaly(quantity, self._previous[quantity], active.rule, active.limit)
+            for quantity, active in self.active.items()
+        ]
+        self.active.clear()
+        return ended
 
 
 class Trend:
