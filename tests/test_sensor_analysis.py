@@ -17,10 +17,17 @@ from unittest.mock import patch
 
 from aiohttp import ClientWebSocketResponse
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.iot_hub.const import EVENT_ANOMALY
 from custom_components.iot_hub.feed import FeedEvent, FeedKind, signal_feed
@@ -247,3 +254,31 @@ async def test_trends_are_bounded_per_device(
     analysis = hub_of(hass).devices[ENV_ID].handler.analysis
     assert len(analysis.trends) == 64
     assert "one_too_many" not in analysis.trends
+
+
+@pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT])
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_entities(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    ws_connect: WsConnect,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    platform: Platform,
+) -> None:
+    """Names, classes, units and attributes: 150 s of readings, the last one too humid."""
+    clock = [START]
+    with (
+        patch("custom_components.iot_hub.PLATFORMS", [platform]),
+        patch("homeassistant.util.dt.utcnow", lambda: clock[0]),
+    ):
+        mock_config_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        env = await ws_connect(f"?token={ENV_TOKEN}")
+        for i in range(16):
+            clock[0] = START + timedelta(seconds=10 * i)
+            humidity = 95.0 if i == 15 else 50.0
+            await _send(hass, env, {"temperatura": 20.0 + 0.1 * i, "humedad": humidity})
+        await hass.async_block_till_done()
+        await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
