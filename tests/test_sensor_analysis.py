@@ -256,22 +256,24 @@ async def test_trends_are_bounded_per_device(
     assert "one_too_many" not in analysis.trends
 
 
-@pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT])
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.fixture(params=[Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT])
+def only_platform(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Load a single platform, as ``snapshot_platform`` requires."""
+    with patch("custom_components.iot_hub.PLATFORMS", [request.param]):
+        yield
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "only_platform")
 async def test_entities(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     ws_connect: WsConnect,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    platform: Platform,
 ) -> None:
     """Names, classes, units and attributes: 150 s of readings, the last one too humid."""
     clock = [START]
-    with (
-        patch("custom_components.iot_hub.PLATFORMS", [platform]),
-        patch("homeassistant.util.dt.utcnow", lambda: clock[0]),
-    ):
+    with patch("homeassistant.util.dt.utcnow", lambda: clock[0]):
         mock_config_entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
