@@ -203,7 +203,13 @@ def test_memory_is_bounded(gaps: list[float], window: float) -> None:
 
 
 def test_fifty_hertz_is_sampled_and_a_short_span_predicts_nothing() -> None:
-    """At 50 Hz one reading per window/300 s is kept; under a quarter window, no line."""
+    """At 50 Hz one reading per window/300 s is kept; under a quarter window, no line; with
+    four readings, however spread, no line either."""
+    sparse = Trend(WINDOW)
+    _series(sparse, EPOCH, [1.0, 2.0, 3.0, 4.0], 150.0)
+    assert sparse.predict(EPOCH + 600) is None
+    sparse.add(EPOCH + 590, 5.0)
+    assert sparse.predict(EPOCH + 600) is not None
     trend = Trend(WINDOW)
     assert trend.newest() is None and trend.predict(EPOCH) is None
     assert trend.time_to(1, EPOCH) is None

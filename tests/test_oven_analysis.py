@@ -15,7 +15,7 @@ from aiohttp import ClientWebSocketResponse
 from homeassistant.config_entries import SOURCE_USER, ConfigSubentryData
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 import pytest
@@ -137,6 +137,11 @@ async def test_target_in_the_form(hass: HomeAssistant, init_integration: MockCon
     )
     assert result["step_id"] == "details"
     assert _suggested(result) == {}
+    for beyond in (-1, 1001):  # 0 to 1000 °C
+        with pytest.raises(InvalidData):
+            await hass.config_entries.subentries.async_configure(
+                result["flow_id"], {CONF_TARGET_TEMPERATURE: beyond}
+            )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_TARGET_TEMPERATURE: 900}
     )

@@ -87,14 +87,19 @@ async def _send(
 
 async def test_out_of_range_then_back(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     ws_connect: WsConnect,
     feed: list[FeedEvent],
+    entity_registry: er.EntityRegistry,
 ) -> None:
-    """Above max: problem on, event fired, bus event and feed event; back in range: resolved."""
+    """Above max: problem on, event fired, bus event and feed event; back in range: resolved.
+    Predicted sensors are registered disabled (one click away)."""
     bus = async_capture_events(hass, EVENT_ANOMALY)
     env = await ws_connect(f"?token={ENV_TOKEN}")
     await _send(hass, env, {"temperatura": 22.0, "humedad": 50.0})
+    await hass.async_block_till_done()
+    predicted = entity_registry.async_get("sensor.environment_predicted_temperatura")
+    assert predicted is not None
+    assert predicted.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert state_of(hass, "binary_sensor.environment_problem") == "off"
     assert state_of(hass, "event.environment_anomaly") == "unknown"
 
