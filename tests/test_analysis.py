@@ -210,6 +210,10 @@ def test_fifty_hertz_is_sampled_and_a_short_span_predicts_nothing() -> None:
     assert sparse.predict(EPOCH + 600) is None
     sparse.add(EPOCH + 590, 5.0)
     assert sparse.predict(EPOCH + 600) is not None
+    flat = Trend(WINDOW)
+    _series(flat, EPOCH, [7.0] * 10, 60.0)
+    assert flat.time_to(7.0, EPOCH + 540) == 0.0
+    assert flat.time_to(8.0, EPOCH + 540) is None  # flat: never
     trend = Trend(WINDOW)
     assert trend.newest() is None and trend.predict(EPOCH) is None
     assert trend.time_to(1, EPOCH) is None

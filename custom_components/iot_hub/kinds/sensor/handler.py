@@ -110,7 +110,6 @@ class SensorHandler(KindHandler):
             self.device.state_changed()
             self.device.new_entities()
         self.device.notify(Update.READING)
-        self.analysis.reading(reading.values, received)
         live = self.device.kind_hub()
         self.device.publish(
             FeedKind.READING,
@@ -121,6 +120,8 @@ class SensorHandler(KindHandler):
             },
             received,
         )
+        # After the reading's event: channels show the reading, then what it revealed.
+        self.analysis.reading(reading.values, received)
 
     def dynamic_descriptions(self, platform: Platform) -> Sequence[IotHubEntityDescription]:
         """Per value name seen, its sensor and its prediction; with rules, the anomalies'."""
