@@ -11,7 +11,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER, ConfigSubentryData
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -125,6 +125,18 @@ async def test_add_refuses_bad_fields(
     assert result["step_id"] == "details"
     assert result["errors"] == errors
     assert len(init_integration.subentries) == 2
+
+
+async def test_horizon_and_window_are_1_to_1440_minutes(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Out of range, the form itself refuses them."""
+    result = await _details(hass, init_integration)
+    for key, minutes in ((CONF_PREDICTION_HORIZON, 0), (CONF_TREND_WINDOW, 1441)):
+        with pytest.raises(InvalidData):
+            await hass.config_entries.subentries.async_configure(
+                result["flow_id"], {CONF_SENSOR_ID: 9, key: minutes}
+            )
 
 
 async def test_reconfigure_adds_rules_and_their_entities(
