@@ -144,6 +144,8 @@ async def test_flow_refuses_a_device_the_hub_cannot_hold(
     for key in ("last_session_readings", "last_session_duration"):
         _enable(entity_registry, f"{OVEN_ID}_{key}")
     result = await _add(hass, init_integration, "Oven 2", "oven")
+    assert result["step_id"] == "details"  # no target temperature: no Time to target
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["step_id"] == "token"
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -103,6 +103,8 @@ async def _add_device(hass: HomeAssistant, entry: MockConfigEntry, name: str) ->
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_NAME: name, CONF_KIND: "oven"}
     )
+    assert result["step_id"] == "details"  # an optional target temperature: none
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "token"
     placeholders = result["description_placeholders"]

@@ -233,7 +233,7 @@ async def test_device_may_share_a_card_users_name(
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_NAME: "Juan Pérez", CONF_KIND: "oven"}
     )
-    assert result["step_id"] == "token"
+    assert result["step_id"] == "details"
 
 
 # -- reconfiguring a charger ------------------------------------------------------------------
@@ -359,9 +359,9 @@ async def test_reconfigure_charger_station_and_token(
 async def test_reconfigure_oven_has_no_station(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Ovens keep their form: name and token only, and no station is stored."""
+    """Ovens keep their form: name, target temperature and token, and no station is stored."""
     result = await init_integration.start_subentry_reconfigure_flow(hass, OVEN_ID)
-    assert _fields(result) == [CONF_NAME, CONF_ROTATE_TOKEN]
+    assert _fields(result) == [CONF_NAME, "target_temperature", CONF_ROTATE_TOKEN]
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_NAME: "Bread oven", CONF_ROTATE_TOKEN: True}
     )

@@ -27,7 +27,12 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.iot_hub import logbook
-from custom_components.iot_hub.const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
+from custom_components.iot_hub.const import (
+    DOMAIN,
+    EVENT_ANOMALY,
+    EVENT_SESSION_ENDED,
+    EVENT_SESSION_STARTED,
+)
 
 from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until
 
@@ -138,7 +143,7 @@ def describers(hass: HomeAssistant) -> dict[str, Callable[[Event], dict[str, str
         found[event_type] = describe
 
     logbook.async_describe_events(hass, register)
-    assert set(found) == {EVENT_SESSION_STARTED, EVENT_SESSION_ENDED}
+    assert set(found) == {EVENT_SESSION_STARTED, EVENT_SESSION_ENDED, EVENT_ANOMALY}
     return found
 
 
@@ -265,4 +270,39 @@ def test_describe_charger_sessions(
     assert describers[EVENT_SESSION_ENDED](event) == {
         LOGBOOK_ENTRY_NAME: "Charger 1",
         LOGBOOK_ENTRY_MESSAGE: message,
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            {"event_type": "anomaly_detected", "rule": "max", "value": 45.0, "limit": 40.0},
+            "temperatura 45.0 is above the max 40.0",
+        ),
+        (
+            {"event_type": "anomaly_detected", "rule": "min", "value": -1.0, "limit": 0.0},
+            "temperatura -1.0 is below the min 0.0",
+        ),
+        (
+            {"event_type": "anomaly_detected", "rule": "jump", "value": 30.0, "limit": 5.0},
+            "temperatura jumped to 30.0, more than 5.0",
+        ),
+        (
+            {"event_type": "anomaly_resolved", "rule": "max", "value": 39.0, "limit": 40.0},
+            "temperatura is back to normal (39.0)",
+        ),
+    ],
+)
+def test_describe_anomaly(
+    describers: dict[str, Callable[[Event], dict[str, str]]], data: dict[str, Any], said: str
+) -> None:
+    """A sensor's anomaly, detected or resolved, in a few words under the device's name."""
+    event = _event(
+        EVENT_ANOMALY,
+        {"device_id": "d1", "device_name": "Greenhouse", "quantity": "temperatura", **data},
+    )
+    assert describers[EVENT_ANOMALY](event) == {
+        LOGBOOK_ENTRY_NAME: "Greenhouse",
+        LOGBOOK_ENTRY_MESSAGE: said,
     }

@@ -46,6 +46,13 @@ class IotHubBinarySensor(IotHubEntity, BinarySensorEntity):
         """Current value from the device's kind."""
         return self.entity_description.is_on_fn(self.handler)
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Extra context, such as which quantities are anomalous."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.handler)
+
 
 class IotHubRestoredBinarySensor(IotHubBinarySensor, RestoreEntity):
     """A state the kind keeps (an emergency latch), given back what HA showed before.

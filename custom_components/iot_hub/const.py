@@ -37,6 +37,7 @@ DEFAULT_MQTT_SILENCE: Final = 600
 
 EVENT_SESSION_STARTED: Final = "iot_hub_session_started"
 EVENT_SESSION_ENDED: Final = "iot_hub_session_ended"
+EVENT_ANOMALY: Final = "iot_hub_anomaly"  # a sensor's anomaly detected or resolved
 
 WS_PATH: Final = "/api/iot_hub/ws"
 

@@ -58,6 +58,7 @@ class IotHubBinarySensorDescription(IotHubEntityDescription, BinarySensorEntityD
     """A binary sensor computed from a device's live state."""
 
     is_on_fn: Callable[[Any], bool]
+    attributes_fn: Callable[[Any], dict[str, Any]] | None = None
     # Given what HA showed before a restart (a latch to take back); None: nothing restored.
     restore_fn: Callable[[Any, bool], None] | None = None
 

@@ -1,4 +1,4 @@
-"""Logbook descriptions of session events; each kind words its own summary."""
+"""Logbook descriptions of session events (each kind words its own summary) and anomalies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTR
 from homeassistant.core import Event, HomeAssistant, callback
 
 from . import kinds
-from .const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
+from .const import DOMAIN, EVENT_ANOMALY, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
 from .sessions import LEGACY_SESSION_KIND
 
 # How an actor reads when the session record has no name for it.
@@ -74,3 +74,23 @@ def async_describe_events(
 
     async_describe_event(DOMAIN, EVENT_SESSION_STARTED, describe_started)
     async_describe_event(DOMAIN, EVENT_SESSION_ENDED, describe_ended)
+    async_describe_event(DOMAIN, EVENT_ANOMALY, describe_anomaly)
+
+
+_ANOMALY = {
+    "min": "{quantity} {value} is below the min {limit}",
+    "max": "{quantity} {value} is above the max {limit}",
+    "jump": "{quantity} jumped to {value}, more than {limit}",
+}
+
+
+@callback
+def describe_anomaly(event: Event) -> dict[str, str]:
+    """``temperatura 45.0 is above the max 40.0``; ``temperatura is back to normal (39.0)``."""
+    data = event.data
+    if data["event_type"] == "anomaly_resolved":
+        words = "{quantity} is back to normal ({value})"
+    else:
+        words = _ANOMALY[data["rule"]]
+    message = words.format(quantity=data["quantity"], value=data["value"], limit=data["limit"])
+    return {LOGBOOK_ENTRY_NAME: data["device_name"], LOGBOOK_ENTRY_MESSAGE: message}

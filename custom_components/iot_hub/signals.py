@@ -17,6 +17,8 @@ class Update(StrEnum):
     SESSION = "session"
     CONNECTION = "connection"
     CONFIG = "config"  # how the device is run (an appliance's mode and switch)
+    ANOMALY = "anomaly"  # an anomaly started or ended (``analysis.py``)
+    PREDICTION = "prediction"  # a new round of predictions (at most one per 30 s)
 
 
 def signal_device_update(device_id: str, what: Update) -> SignalType[()]:

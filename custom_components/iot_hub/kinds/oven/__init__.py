@@ -11,6 +11,7 @@ from typing import Final
 
 from ...const import TRANSPORT_MQTT, TRANSPORT_WEBSOCKET
 from ...kind import Kind
+from .config_flow import OvenFields
 from .entities import ENTITIES
 from .handler import OvenHandler, wire_error
 from .measure import OvenMeasure, logbook_summary
@@ -21,6 +22,7 @@ OVEN: Final = Kind(
     create=OvenHandler,
     load_measure=OvenMeasure.from_dict,
     entities=ENTITIES,
+    fields=OvenFields(),
     plain_clients=True,
     transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
     wire_error=wire_error,

@@ -3,7 +3,8 @@
 Enabled by default: what most users watch and press (temperature, session state,
 connectivity, start and stop). The last session's figures are off by default, one click away:
 every finished session is also in ``iot_hub.get_sessions`` and ``iot_hub_session_ended``, and
-each enabled entity costs hub capacity (HA's 10,000 per entry: 2,000 ovens at 5 each).
+each enabled entity costs hub capacity (HA's 10,000 per entry: 2,000 ovens at 5 each). An oven
+given a target temperature also gets Time to target (enabled: the user asked for it).
 """
 
 from __future__ import annotations
@@ -77,3 +78,15 @@ ENTITIES: Final[dict[Platform, tuple[IotHubEntityDescription, ...]]] = {
     Platform.BINARY_SENSOR: (CONNECTIVITY,),
     Platform.BUTTON: SESSION_BUTTONS,
 }
+
+TIME_TO_TARGET: Final = IotHubSensorDescription(
+    key="time_to_target",
+    translation_key="time_to_target",
+    device_class=SensorDeviceClass.DURATION,
+    native_unit_of_measurement=UnitOfTime.SECONDS,
+    suggested_unit_of_measurement=UnitOfTime.MINUTES,
+    suggested_display_precision=1,
+    updates_on=frozenset({Update.PREDICTION, Update.CONNECTION}),
+    value_fn=lambda oven: oven.time_to_target,
+    attributes_fn=lambda oven: {"target_temperature": oven.target},
+)

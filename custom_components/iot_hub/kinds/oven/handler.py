@@ -1,15 +1,26 @@
-"""The smart oven (seed 000) on one device: readings, app commands, START/STOP frames."""
+"""The smart oven (seed 000) on one device: readings, app commands, START/STOP frames.
+
+With a target temperature, the time until the oven reaches it: the least-squares trend of the
+last ``TREND_WINDOW`` seconds of temperatures (``analysis.py``), recomputed at most once per
+``PREDICTION_INTERVAL`` seconds and published on the hub's feed as a prediction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 import logging
 from typing import Final
 
+from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
+from ...analysis import Trend
+from ...descriptions import IotHubEntityDescription
 from ...errors import ErrorKey, IotHubError
-from ...kind import Inbound, KindHandler, Source
+from ...feed import FeedKind
+from ...kind import Inbound, KindContext, KindHandler, Source
 from ...protocol import ProtocolError
 from ...sessions import ActorRef, Session
 from ...signals import Update
@@ -26,6 +37,8 @@ from .codec import (
     encode_reading_notice,
     encode_session_notice,
 )
+from .config_flow import CONF_TARGET_TEMPERATURE
+from .entities import TIME_TO_TARGET
 from .measure import OvenMeasure
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,6 +51,9 @@ WIRE_ERRORS: Final = {
     ErrorKey.RATE_LIMITED: "rate limit exceeded",
     ErrorKey.BINARY_FRAME: "binary frames are not supported; send text",
 }
+# An oven heats up in minutes along a curve: a short window follows the curve's slope now.
+TREND_WINDOW: Final = 120.0
+PREDICTION_INTERVAL: Final = 30.0  # seconds between two estimates of the time to target
 
 
 def wire_error(_source: Source, key: ErrorKey) -> str:
@@ -49,6 +65,19 @@ class OvenHandler(KindHandler):
     """An oven's live state, and what its frames and its app's frames do."""
 
     temperature: float | None = None
+
+    def __init__(self, device: KindContext) -> None:
+        """No temperature yet, so no trend."""
+        super().__init__(device)
+        self.trend = Trend(TREND_WINDOW)
+        self.time_to_target: float | None = None
+        self._next_round = 0.0
+
+    @property
+    def target(self) -> float | None:
+        """The temperature the user wants the oven at, if any."""
+        target = self.device.data.get(CONF_TARGET_TEMPERATURE)
+        return float(target) if isinstance(target, int | float) else None
 
     @callback
     def receive(self, inbound: Inbound) -> None:
@@ -75,10 +104,36 @@ class OvenHandler(KindHandler):
         if session is not None and isinstance(session.measure, OvenMeasure):
             session.measure.add(message.temperature)
         self.device.notify(Update.READING)
+        self._estimate(message.temperature, now)
         if self.device.has_clients:
             self.device.broadcast(
                 encode_reading_notice(session.id if session else None, message.temperature, now),
             )
+
+    def _estimate(self, temperature: float, at: datetime) -> None:
+        """Fold the reading into the trend; every 30 s, the time to target from it."""
+        now = at.timestamp()
+        self.trend.add(now, temperature)
+        if (target := self.target) is None or now < self._next_round:
+            return
+        self._next_round = now + PREDICTION_INTERVAL
+        self.time_to_target = self.trend.time_to(target, now)
+        self.device.notify(Update.PREDICTION)
+        if self.time_to_target is None:
+            return
+        self.device.publish(
+            FeedKind.PREDICTION,
+            {
+                "quantity": "temperature",
+                "target": target,
+                "time_to_target_s": self.time_to_target,
+                "reached_at": at + timedelta(seconds=self.time_to_target),
+                "method": "linear_trend",
+                "window_s": TREND_WINDOW,
+                "points": len(self.trend),
+            },
+            at,
+        )
 
     def _app_frame(self, inbound: Inbound) -> None:
         try:
@@ -117,6 +172,21 @@ class OvenHandler(KindHandler):
         if self.device.has_clients:
             self.device.broadcast(encode_session_notice(session.id, session.status))
 
+    def dynamic_descriptions(self, platform: Platform) -> Sequence[IotHubEntityDescription]:
+        """Time to target, once the oven has a target."""
+        if platform is Platform.SENSOR and self.target is not None:
+            return (TIME_TO_TARGET,)
+        return ()
+
+    @callback
+    def config_changed(self) -> None:
+        """A new target: estimated from the next reading on (its sensor added if new)."""
+        self._next_round = 0.0
+        self.time_to_target = None
+        self.device.notify(Update.PREDICTION)
+        if self.target is not None:
+            self.device.new_entities()
+
     def diagnostics(self) -> dict[str, float | None]:
-        """The last temperature."""
+        """The last temperature (the time to target is its sensor's state)."""
         return {"temperature": self.temperature}

@@ -2,7 +2,10 @@
 
 Seed 001 numbers its sensors (``sensor_id`` in a reading, ``entity_id`` in its events); a new
 device gets the next free number unless the user keeps the one its firmware already sends.
-Seed 004 keys its live streams by ``consumidor_id`` (``/ws/sensor_data/22/``).
+Seed 004 keys its live streams by ``consumidor_id`` (``/ws/sensor_data/22/``). Anomaly rules
+(``analysis.py``) are a YAML mapping, as HA users write elsewhere
+(``temperatura: {min: 0, max: 40, jump: 5}``); the prediction horizon and trend window are
+minutes.
 """
 
 from __future__ import annotations
@@ -16,17 +19,36 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    ObjectSelector,
     TextSelector,
 )
 import probatio as vol
 
+from ...analysis import RuleError, parse_rules
 from ...const import CONF_KIND
-from .const import CONF_CONSUMER_ID, CONF_MODELO, CONF_SENSOR_ID, CONF_TIPO, KIND
+from .const import (
+    CONF_ANOMALY_RULES,
+    CONF_CONSUMER_ID,
+    CONF_MODELO,
+    CONF_PREDICTION_HORIZON,
+    CONF_SENSOR_ID,
+    CONF_TIPO,
+    CONF_TREND_WINDOW,
+    DEFAULT_PREDICTION_HORIZON,
+    DEFAULT_TREND_WINDOW,
+    KIND,
+    MAX_MINUTES,
+)
 
 CONSUMER_ID: Final = re.compile(r"\w{1,64}", re.ASCII)  # seed 004's route: (?P<consumidor_id>\w+)
 MAX_SENSOR_ID: Final = 2**31 - 1
 MAX_TEXT: Final = 256
 TEXTS: Final = (CONF_TIPO, CONF_MODELO)
+MINUTES: Final = NumberSelector(
+    NumberSelectorConfig(
+        min=1, max=MAX_MINUTES, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+    )
+)
 
 
 def _sensors(others: Sequence[ConfigSubentry]) -> list[ConfigSubentry]:
@@ -40,10 +62,13 @@ def next_sensor_id(others: Sequence[ConfigSubentry]) -> int:
 
 
 class SensorFields:
-    """Seed 001's number, type and model; seed 004's consumer id."""
+    """Seed 001's number, type and model; seed 004's consumer id; anomalies and predictions."""
 
     def schema(self, current: Mapping[str, Any] | None) -> dict[Any, Any]:
         """The fields (the number is kept when reconfiguring unless changed)."""
+        saved = current or {}
+        horizon = saved.get(CONF_PREDICTION_HORIZON, DEFAULT_PREDICTION_HORIZON)
+        window = saved.get(CONF_TREND_WINDOW, DEFAULT_TREND_WINDOW)
         return {
             vol.Required(CONF_SENSOR_ID): NumberSelector(
                 NumberSelectorConfig(min=1, max=MAX_SENSOR_ID, mode=NumberSelectorMode.BOX)
@@ -51,6 +76,9 @@ class SensorFields:
             vol.Optional(CONF_TIPO): TextSelector(),
             vol.Optional(CONF_MODELO): TextSelector(),
             vol.Optional(CONF_CONSUMER_ID): TextSelector(),
+            vol.Optional(CONF_ANOMALY_RULES): ObjectSelector(),
+            vol.Required(CONF_PREDICTION_HORIZON, default=horizon): MINUTES,
+            vol.Required(CONF_TREND_WINDOW, default=window): MINUTES,
         }
 
     def suggested(self, others: Sequence[ConfigSubentry]) -> dict[str, Any]:
@@ -59,7 +87,7 @@ class SensorFields:
 
     def current_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """What a reconfigure form shows as entered."""
-        keys = (CONF_SENSOR_ID, *TEXTS, CONF_CONSUMER_ID)
+        keys = (CONF_SENSOR_ID, *TEXTS, CONF_CONSUMER_ID, CONF_ANOMALY_RULES)
         return {key: data[key] for key in keys if data.get(key) is not None}
 
     def validate(
@@ -68,7 +96,7 @@ class SensorFields:
         others: Sequence[ConfigSubentry],
         current: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        """A number and a consumer id no other sensor has; short printable texts."""
+        """A number and a consumer id no other sensor has; short printable texts; rules."""
         del current
         sensors = _sensors(others)
         number = user_input.get(CONF_SENSOR_ID)
@@ -92,6 +120,16 @@ class SensorFields:
         if consumer and any(sub.data.get(CONF_CONSUMER_ID) == consumer for sub in sensors):
             return {}, {CONF_CONSUMER_ID: "consumer_id_exists"}
         data[CONF_CONSUMER_ID] = consumer or None
+        try:
+            rules = parse_rules(user_input.get(CONF_ANOMALY_RULES) or None)
+        except RuleError as err:
+            return {}, {CONF_ANOMALY_RULES: err.key}
+        data[CONF_ANOMALY_RULES] = {name: rule.as_data() for name, rule in rules.items()}
+        for key, default in (
+            (CONF_PREDICTION_HORIZON, DEFAULT_PREDICTION_HORIZON),
+            (CONF_TREND_WINDOW, DEFAULT_TREND_WINDOW),
+        ):
+            data[key] = int(user_input.get(key, default))
         return data, {}
 
     def device_query(self, data: Mapping[str, Any]) -> str:

@@ -11,3 +11,13 @@ CONF_SENSOR_ID: Final = "sensor_id"  # seed 001's integer id (``entity_id``, ``s
 CONF_CONSUMER_ID: Final = "consumer_id"  # seed 004's ``consumidor_id`` (its stream key)
 CONF_TIPO: Final = "tipo"  # seed 001's sensor type (``temperatura``)
 CONF_MODELO: Final = "modelo"  # seed 001's model (``DHT22``)
+
+# Anomalies and predictions (``analysis.py``), per device.
+CONF_ANOMALY_RULES: Final = "anomaly_rules"  # {quantity: {"min", "max", "jump"}}
+CONF_PREDICTION_HORIZON: Final = "prediction_horizon"  # minutes ahead
+CONF_TREND_WINDOW: Final = "trend_window"  # minutes of readings the trend fits
+DEFAULT_PREDICTION_HORIZON: Final = 15
+DEFAULT_TREND_WINDOW: Final = 10
+MAX_MINUTES: Final = 1440  # a day, for both
+PREDICTION_INTERVAL: Final = 30.0  # seconds between two rounds of a device's predictions
+ANOMALY_EVENT: Final = "anomaly"  # key of the event entity

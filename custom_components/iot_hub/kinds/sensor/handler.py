@@ -24,9 +24,10 @@ from ...kind import Inbound, KindContext, KindHandler, Source
 from ...protocol import ProtocolError
 from ...signals import Update
 from ...transport.limits import FailureThrottle
+from .analysis import SensorAnalysis
 from .codec import MAX_VALUES, Reading, decode_reading
 from .const import CONF_CONSUMER_ID, CONF_MODELO, CONF_SENSOR_ID, CONF_TIPO
-from .entities import measurement_description
+from .entities import ANOMALY, PROBLEM, measurement_description, prediction_description
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class SensorHandler(KindHandler):
         stored = device.stored_state().get("names", [])
         self._names: list[str] = [name for name in stored if isinstance(name, str)][:MAX_NAMES]
         self._bad = FailureThrottle()
+        self.analysis = SensorAnalysis(device)
         device.keep_state(lambda: {"names": list(self._names)})
 
     @property
@@ -119,6 +121,8 @@ class SensorHandler(KindHandler):
             },
             received,
         )
+        # After the reading's event: channels show the reading, then what it revealed.
+        self.analysis.reading(reading.values, received)
 
     def _learn(self, values: Mapping[str, float]) -> None:
         """Names not seen in this run: remembered (up to the cap), with a sensor if new."""
@@ -133,10 +137,24 @@ class SensorHandler(KindHandler):
             self.device.new_entities()
 
     def dynamic_descriptions(self, platform: Platform) -> Sequence[IotHubEntityDescription]:
-        """One sensor per value name seen."""
-        if platform is not Platform.SENSOR:
-            return ()
-        return [measurement_description(name) for name in self._names]
+        """Per value name seen, its sensor and its prediction; with rules, the anomalies'."""
+        if platform is Platform.SENSOR:
+            return [
+                description
+                for name in self._names
+                for description in (measurement_description(name), prediction_description(name))
+            ]
+        if self.analysis.settings.rules:
+            return {Platform.BINARY_SENSOR: (PROBLEM,), Platform.EVENT: (ANOMALY,)}.get(
+                platform, ()
+            )
+        return ()
+
+    @callback
+    def config_changed(self) -> None:
+        """New rules, horizon or window; the anomaly entities appear with the first rules."""
+        if self.analysis.config_changed():
+            self.device.new_entities()
 
     def registry_info(self) -> dict[str, str | None]:
         """The model the user gave (seed 001's ``modelo``)."""
@@ -151,4 +169,5 @@ class SensorHandler(KindHandler):
             "reading_at": self.reading_at.isoformat() if self.reading_at else None,
             "sensor_id": self.sensor_id,
             "consumer_id": self.consumer_id,
+            "analysis": self.analysis.diagnostics(),
         }
