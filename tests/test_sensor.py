@@ -111,7 +111,7 @@ async def test_a_device_creates_at_most_64_sensors(
         for entity in er.async_entries_for_config_entry(
             er.async_get(hass), init_integration.entry_id
         )
-        if entity.config_subentry_id == ENV_ID and entity.domain == "sensor"
+        if entity.config_subentry_id == ENV_ID and "_value_" in entity.unique_id
     ]
     assert len(sensors) == MAX_NAMES == 64
     assert len(handler.values) == 64  # names past the cap are not kept either
