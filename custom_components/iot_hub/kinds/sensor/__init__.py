@@ -12,11 +12,12 @@ from typing import Final
 
 from ...const import TRANSPORT_MQTT, TRANSPORT_WEBSOCKET
 from ...kind import Kind
-from .config_flow import SensorFields
+from .config_flow import SensorFields, SensorOptions
 from .const import KIND
 from .entities import ENTITIES
 from .handler import SensorHandler, wire_error
 from .live import SensorLive
+from .surfaces import async_register
 
 SENSOR: Final = Kind(
     key=KIND,
@@ -27,6 +28,8 @@ SENSOR: Final = Kind(
     wire_error=wire_error,
     transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
     per_hub=SensorLive,
+    options=SensorOptions(),
+    register=async_register,
 )
 
 __all__ = ["SENSOR"]

@@ -12,6 +12,7 @@ import re
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -21,12 +22,14 @@ from homeassistant.helpers.selector import (
 import probatio as vol
 
 from ...const import CONF_KIND
+from .channels import CONF_MAX_EVENT_CLIENTS, DEFAULT_MAX_EVENT_CLIENTS
 from .const import CONF_CONSUMER_ID, CONF_MODELO, CONF_SENSOR_ID, CONF_TIPO, KIND
 
 CONSUMER_ID: Final = re.compile(r"\w{1,64}", re.ASCII)  # seed 004's route: (?P<consumidor_id>\w+)
 MAX_SENSOR_ID: Final = 2**31 - 1
 MAX_TEXT: Final = 256
 TEXTS: Final = (CONF_TIPO, CONF_MODELO)
+MAX_EVENT_CLIENTS: Final = 10_000
 
 
 def _sensors(others: Sequence[ConfigSubentry]) -> list[ConfigSubentry]:
@@ -97,3 +100,21 @@ class SensorFields:
     def device_query(self, data: Mapping[str, Any]) -> str:
         """Sensors need nothing beyond their token."""
         return ""
+
+
+class SensorOptions:
+    """Hub option of sensors: how many seed-001 event channel clients may listen at once."""
+
+    def schema(self, options: Mapping[str, Any], hass: HomeAssistant) -> dict[Any, Any]:
+        """The cap, showing the saved one."""
+        cap = options.get(CONF_MAX_EVENT_CLIENTS, DEFAULT_MAX_EVENT_CLIENTS)
+        return {
+            vol.Required(CONF_MAX_EVENT_CLIENTS, default=cap): NumberSelector(
+                NumberSelectorConfig(min=1, max=MAX_EVENT_CLIENTS, mode=NumberSelectorMode.BOX)
+            )
+        }
+
+    def clean(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """The cap as an integer."""
+        cap = user_input.get(CONF_MAX_EVENT_CLIENTS, DEFAULT_MAX_EVENT_CLIENTS)
+        return {CONF_MAX_EVENT_CLIENTS: int(cap)}
