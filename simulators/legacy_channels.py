@@ -1,4 +1,4 @@
-"""Seed 001's legacy event channel clients, written from the seed alone, pointed at iot_hub.
+r"""Seed 001's legacy event channel clients, written from the seed alone, pointed at iot_hub.
 
 * ``listen``: the seed's Python client. It opens ``<base>/ws?channel=C`` and, for every
   message, does ``data = json.loads(message)`` and ``data['type']`` (a frame without ``type``
@@ -45,6 +45,7 @@ async def listen(
     base: str,
     token: str,
     channel: str = "general",
+    *,
     count: int | None = None,
     on_frame: Callable[[dict[str, Any]], None] = print,
     user_id: str | None = None,
@@ -118,7 +119,7 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
     stats_cmd.add_argument("--channel")
     args = parser.parse_args(argv)
     if args.command == "listen":
-        await listen(args.base, args.token, args.channel, args.count, _print_json)
+        await listen(args.base, args.token, args.channel, count=args.count, on_frame=_print_json)
     elif args.command == "test-event":
         _print_json(await send_test_event(args.base, args.token, args.channel, args.message))
     else:

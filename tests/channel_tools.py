@@ -19,11 +19,14 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 type ChannelConnect = Callable[..., Awaitable[ClientWebSocketResponse]]
 
 
-@pytest.fixture
-async def channel_connect(
+@pytest.fixture(name="channel_connect")
+async def channel_connect_fixture(
     hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
 ) -> AsyncIterator[ChannelConnect]:
-    """Open seed-001 channel sockets (``/v1/ws`` unless a path is given); all closed after."""
+    """Open seed-001 channel sockets (``/v1/ws`` unless a path is given); all closed after.
+
+    In a test module: ``from .channel_tools import channel_connect_fixture  # noqa: F401``.
+    """
     clients: list[Any] = []
     opened: list[ClientWebSocketResponse] = []
 

@@ -25,7 +25,7 @@ from custom_components.iot_hub.tokens import hash_token
 from .channel_tools import (
     BASE,
     ChannelConnect,
-    channel_connect,  # noqa: F401  (fixture)
+    channel_connect_fixture,  # noqa: F401  (the fixture)
     connection,
     entity,
     exact,
@@ -103,9 +103,9 @@ async def test_sensor_lifecycle_is_entity_events_on_sensors_and_general(
     assert exact(await frame(readings)) == system("info", "fin", {})
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_readings_over_the_device_socket_and_the_legacy_post(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     ws_connect: WsConnect,
     hass_access_token: str,
@@ -161,9 +161,9 @@ async def test_readings_over_the_device_socket_and_the_legacy_post(
     )
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_any_device_connecting_is_a_system_event_and_errors_are_errors(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     ws_connect: WsConnect,
     hass_access_token: str,
@@ -220,9 +220,9 @@ async def test_the_hub_says_it_started(
     )
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_areas_are_locations(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
 ) -> None:
@@ -255,9 +255,9 @@ async def test_areas_are_locations(
     assert gone["data"]["nombre"] == "Cocina"
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_anomalies_and_predictions_are_translated_as_published(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
 ) -> None:
@@ -306,16 +306,17 @@ async def test_nothing_is_built_while_nobody_listens(
 # -- stats, test event, action ------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_stats_in_the_seed_shape(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     hass_read_only_access_token: str,
-    hass_admin_user: Any,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """Only channels somebody listens to; every connection listed with its user."""
+    refresh_token = hass.auth.async_validate_access_token(hass_access_token)
+    assert refresh_token is not None
     await _listen(channel_connect, hass_access_token, "general", user="user1")
     await _listen(channel_connect, hass_access_token, "general")
     await _listen(channel_connect, hass_access_token, "sensors", user="panel")
@@ -332,7 +333,7 @@ async def test_stats_in_the_seed_shape(
                     "connections": 2,
                     "users": [
                         {"user_id": "user1", "connected_at": "TS"},
-                        {"user_id": hass_admin_user.id, "connected_at": "TS"},
+                        {"user_id": refresh_token.user.id, "connected_at": "TS"},
                     ],
                 },
                 "sensors": {
@@ -357,9 +358,9 @@ async def test_stats_in_the_seed_shape(
     assert response.status == 401
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_test_event_reaches_the_channel_and_general(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     hass_read_only_access_token: str,
@@ -404,9 +405,9 @@ async def test_test_event_reaches_the_channel_and_general(
     assert (await frame(readings))["message"] == "fin"
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_send_test_event_action(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     hass_read_only_user: Any,
@@ -445,9 +446,9 @@ async def _closed(ws: Any, code: int) -> str:
     return str(msg.extra)
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_tokens_missing_invalid_revoked_and_bearer(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     caplog: pytest.LogCaptureFixture,
@@ -474,9 +475,9 @@ async def test_tokens_missing_invalid_revoked_and_bearer(
     await until(lambda: live.channels.count == 0)
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_unknown_channel_is_closed_4404(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
 ) -> None:
@@ -485,18 +486,17 @@ async def test_unknown_channel_is_closed_4404(
     assert await _closed(ws, 4404) == "unknown channel 'sensor'"
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_the_cap_closes_1013_and_harms_no_neighbour(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     hass_ws_client: WebSocketGenerator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Past ``max_event_clients`` (all channels together): 1013, one log line per address."""
-    hass.config_entries.async_update_entry(
-        init_integration, options={**init_integration.options, "max_event_clients": 2}
-    )
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "max_event_clients": 2})
     await hass.async_block_till_done()
     first = await _listen(channel_connect, hass_access_token, "general")
     second = await _listen(channel_connect, hass_access_token, "sensors")
@@ -516,9 +516,9 @@ async def test_the_cap_closes_1013_and_harms_no_neighbour(
     assert (await frame(second))["message"] == "hola"
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_client_frames_ignored_binary_told_oversize_and_floods_closed(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -555,9 +555,9 @@ async def test_client_frames_ignored_binary_told_oversize_and_floods_closed(
     assert (await frame(neighbour))["message"] == "bien"
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_a_client_that_stops_reading_is_dropped_alone(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     caplog: pytest.LogCaptureFixture,
