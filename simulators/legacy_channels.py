@@ -56,9 +56,7 @@ async def listen(
         aiohttp.ClientSession() as session,
         session.ws_connect(socket_url(base, channel, token, user_id)) as websocket,
     ):
-        async for message in websocket:
-            if message.type is not aiohttp.WSMsgType.TEXT:
-                break
+        async for message in websocket:  # ends at the server's close
             data = json.loads(message.data)
             on_frame(data)
             if data["type"] == "entity_event":  # the seed's own line

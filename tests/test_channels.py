@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.iot_hub.const import CONF_KIND, CONF_TOKEN_HASH, DOMAIN, SUBENTRY_DEVICE
-from custom_components.iot_hub.feed import FeedKind
+from custom_components.iot_hub.feed import FeedEvent, FeedKind
 from custom_components.iot_hub.kinds.sensor.channel_codec import location_id
 from custom_components.iot_hub.kinds.sensor.live import live_of
 from custom_components.iot_hub.tokens import hash_token
@@ -194,9 +194,13 @@ async def test_any_device_connecting_is_a_system_event_and_errors_are_errors(
 
 
 async def test_the_hub_says_it_started(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    channel_connect: ChannelConnect,
+    hass_access_token: str,
 ) -> None:
     """Seed 001's startup event, with the integration's version, on HA's bus."""
+    hall = ar.async_get(hass).async_create("Recibidor")  # known to the hub from its start
     events = async_capture_events(hass, "iot_hub_system_event")
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -218,6 +222,12 @@ async def test_the_hub_says_it_started(
             "channel": "general",
         }
     )
+    locations = await _listen(channel_connect, hass_access_token, "locations")
+    ar.async_get(hass).async_delete(hall.id)
+    await hass.async_block_till_done()
+    gone = await frame(locations)
+    assert gone["event_type"] == "deleted"
+    assert gone["data"]["nombre"] == "Recibidor"
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -290,11 +300,16 @@ async def test_anomalies_and_predictions_are_translated_as_published(
 async def test_nothing_is_built_while_nobody_listens(
     hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
 ) -> None:
-    """Readings, analysis and area events with no client: no frame, no error."""
+    """Readings, analysis, sensor and area events with no client: no frame, no error."""
     live = live_of(hass)
     assert live is not None
     device = hub_of(hass).devices[ENV_ID]
     device.publish(FeedKind.ANOMALY, {"quantity": "t"})
+    subentry = init_integration.subentries[ENV_ID]
+    hass.config_entries.async_update_subentry(
+        init_integration, subentry, data={**subentry.data, "modelo": "X"}
+    )
+    await hass.async_block_till_done()
     env = await ws_connect(f"?token={ENV_TOKEN}")
     await env.send_str('{"temperatura": 20}')
     await until(lambda: hass.states.get("sensor.environment_temperature") is not None)
@@ -583,3 +598,26 @@ async def test_a_client_that_stops_reading_is_dropped_alone(
     await until(lambda: live.channels.count == 1)
     live.channel_events.system("info", "sigue", {})
     assert (await frame(fast))["message"] == "sigue"
+
+
+async def test_stale_and_foreign_events_are_skipped(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    channel_connect: ChannelConnect,
+    hass_access_token: str,
+) -> None:
+    """A change of a device already gone, an area reorder or one gone: nothing is sent."""
+    sensors = await _listen(channel_connect, hass_access_token, "sensors")
+    locations = await _listen(channel_connect, hass_access_token, "locations")
+    live = live_of(hass)
+    assert live is not None
+    at = datetime(2025, 7, 20, tzinfo=UTC)
+    for kind in (FeedKind.DEVICE_UPDATED, FeedKind.READING):
+        live.channel_events.feed(FeedEvent(kind, "gone", "Gone", "sensor", at, {"id": 1}))
+    hass.bus.async_fire(ar.EVENT_AREA_REGISTRY_UPDATED, {"action": "reorder", "area_id": None})
+    hass.bus.async_fire(ar.EVENT_AREA_REGISTRY_UPDATED, {"action": "update", "area_id": "ghost"})
+    await hass.async_block_till_done()
+    live.channel_events.system("info", "fin", {}, channel="sensors")
+    live.channel_events.system("info", "fin", {}, channel="locations")
+    assert (await frame(sensors))["message"] == "fin"
+    assert (await frame(locations))["message"] == "fin"

@@ -15,13 +15,10 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import area_registry as ar
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import (
-    ClientSessionGenerator,
-    WebSocketGenerator,
-)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.iot_hub.const import DOMAIN
-from custom_components.iot_hub.kinds.sensor import reading_view
+from custom_components.iot_hub.kinds.sensor import reading_view, surfaces
 from custom_components.iot_hub.kinds.sensor.live import live_of
 from custom_components.iot_hub.transport.limits import TokenBucket
 from simulators import legacy_channels
@@ -83,11 +80,12 @@ async def test_websocket_api_subscription(
     assert (await ws.receive_json())["event"]["channel"] == "general"
     await ws.close()
     await until(lambda: live.channels.count == 0)
+    surfaces.async_register(hass)  # once per HA run: a second call adds nothing
 
 
+@pytest.mark.usefixtures("init_integration")
 async def test_unload_closes_everything_and_routes_say_not_loaded(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     channel_connect: ChannelConnect,
     hass_access_token: str,
     hass_ws_client: WebSocketGenerator,
@@ -100,7 +98,8 @@ async def test_unload_closes_everything_and_routes_say_not_loaded(
     await ws.send_json({"id": 1, "type": "iot_hub/channel/subscribe"})
     await ws.receive_json()
     await ws.receive_json()
-    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert await hass.config_entries.async_unload(entry.entry_id)
     msg = await socket.receive(timeout=5)
     assert msg.type is WSMsgType.CLOSE and socket.close_code == 1001
     ended = await ws.receive_json()
@@ -267,13 +266,13 @@ async def test_the_legacy_client_end_to_end(
     ar.async_get(hass)  # the area registry is there for locations (nothing else to check)
 
 
+@pytest.mark.usefixtures("socket_enabled")
 async def test_simulator_command_line(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
     hass_access_token: str,
     capsys: pytest.CaptureFixture[str],
-    socket_enabled: None,
 ) -> None:
     """``stats`` and ``test-event`` print the server's JSON; ``listen --count`` stops."""
     client = await hass_client_no_auth()
@@ -287,3 +286,12 @@ async def test_simulator_command_line(
     assert json.loads(capsys.readouterr().out) == {"connections": 0, "users": []}
     assert await legacy_channels.async_main([*common, "listen", "--count", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["type"] == "connection"
+
+    # Without --count it listens until the server closes (here: the hub unloads).
+    listener = asyncio.create_task(
+        legacy_channels.listen(base, hass_access_token, on_frame=lambda _frame: None)
+    )
+    live = _live(hass)
+    await until(lambda: live.channels.count == 1)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert [f["type"] for f in await asyncio.wait_for(listener, 10)] == ["connection"]

@@ -140,7 +140,7 @@ class ChannelEvents:
                 self._sensor_changed(event)
             case FeedKind.READING:
                 self._reading(event)
-            case FeedKind.ANOMALY | FeedKind.ANOMALY_RESOLVED | FeedKind.PREDICTION:
+            case _:  # anomalies, their resolution, predictions
                 self._analysis(event)
 
     @callback
@@ -181,13 +181,14 @@ class ChannelEvents:
     def _reading(self, event: FeedEvent) -> None:
         if not self.channels.count:
             return
-        record = self._sensors.get(event.device_id)
-        if record is None and (device := self.hub.device(event.device_id)) is not None:
-            record = self._sensor_record(device, event.at)
+        # Every sensor's record is known from the first client on (``prime``, then the
+        # lifecycle events): none means a reading that raced its device's removal.
+        if (record := self._sensors.get(event.device_id)) is None:
+            return
         reading_id = event.data["id"]
         data = reading_object(
             reading_id,
-            record["id"] if record else None,
+            record["id"],
             event.data["values"],
             event.data.get("taken_at") or event.at,
         )

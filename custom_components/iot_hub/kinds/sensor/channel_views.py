@@ -21,7 +21,6 @@ from typing import Final
 
 from aiohttp import web
 from homeassistant.auth.models import User
-from homeassistant.components.http import KEY_AUTHENTICATED, KEY_HASS_USER
 from homeassistant.components.http.auth_util import async_user_not_allowed_do_auth
 from homeassistant.components.http.ban import process_success_login
 from homeassistant.core import HomeAssistant
@@ -32,6 +31,7 @@ from ...const import CloseCode
 from ...kind import Source
 from ...protocol import ProtocolError
 from ...transport.auth import LoginFailures
+from ...transport.http import authenticate, error_response, unauthorized
 from ...transport.websocket import _pump, _token_from
 from ...transport.ws_link import WsLink
 from . import codec
@@ -47,35 +47,6 @@ UNKNOWN_CHANNEL: Final = 4404  # like HTTP 404: no such channel
 MAX_CLIENT_FRAME: Final = 4096  # bytes; the seed's clients send nothing at all
 MAX_MESSAGE_CHARS: Final = 1024  # a test event's message
 NOT_LOADED: Final = "iot_hub no está cargado"
-
-
-def error_response(status: HTTPStatus, message: str) -> web.Response:
-    """``{"error": message}``."""
-    return HomeAssistantView.json({"error": message}, status)
-
-
-def unauthorized() -> web.Response:
-    """No valid HA token (the failure was counted)."""
-    response = error_response(HTTPStatus.UNAUTHORIZED, "No autorizado")
-    response.headers["WWW-Authenticate"] = "Bearer"
-    return response
-
-
-async def authenticate(request: web.Request, failures: LoginFailures) -> User | None:
-    """The HA user: HA's middleware (Bearer) or ``?token=``; None counts a failure."""
-    if request.get(KEY_AUTHENTICATED) and isinstance(user := request.get(KEY_HASS_USER), User):
-        return user
-    hass: HomeAssistant = request.app[KEY_HASS]
-    if token := request.query.get("token"):
-        refresh_token = hass.auth.async_validate_access_token(token)
-        if refresh_token is not None and not async_user_not_allowed_do_auth(
-            hass, refresh_token.user, request
-        ):
-            return refresh_token.user
-        await failures.refuse_request(request, "invalid token")
-        return None
-    await failures.refuse_request(request, "missing credentials")
-    return None
 
 
 class ChannelSocketView(HomeAssistantView):
@@ -159,11 +130,11 @@ class ChannelHttpView(HomeAssistantView):
         self._failures = failures
 
     async def _open(self, request: web.Request) -> tuple[User, SensorLive] | web.Response:
-        if (user := await authenticate(request, self._failures)) is None:
+        if (found := await authenticate(request, self._failures)) is None:
             return unauthorized()
         if (live := live_of(request.app[KEY_HASS])) is None:
             return error_response(HTTPStatus.SERVICE_UNAVAILABLE, NOT_LOADED)
-        return user, live
+        return found[0], live
 
 
 class StatsView(ChannelHttpView):

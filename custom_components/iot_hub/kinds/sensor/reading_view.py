@@ -28,10 +28,11 @@ from ...kind import KindContext
 from ...protocol import ProtocolError
 from ...tokens import hash_token
 from ...transport.auth import LoginFailures
+from ...transport.http import BodyError, error_response, read_body, unauthorized
 from ...transport.limits import FailureThrottle, TokenBucket
 from ...transport.websocket import _token_from
 from .channel_codec import decode_posted_reading, reading_object
-from .channel_views import BASE, NOT_LOADED, error_response, unauthorized
+from .channel_views import BASE, NOT_LOADED
 from .const import CONF_SENSOR_ID, KIND
 from .handler import SensorHandler
 from .live import SensorLive, live_of
@@ -39,30 +40,6 @@ from .live import SensorLive, live_of
 _LOGGER = logging.getLogger(__name__)
 
 MAX_BODY_BYTES: Final = 16 * 1024  # a reading is well under 1 KiB
-
-
-class BodyError(Exception):
-    """A body refused before it was decoded."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        """The status and the ``error`` text of the answer."""
-        super().__init__(message)
-        self.status = status
-
-
-async def read_body(request: web.Request) -> str:
-    """The body as text, refused (413) as soon as it is known to be over the limit."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise BodyError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Cuerpo demasiado grande")
-    body = bytearray()
-    async for chunk in request.content.iter_any():  # a chunked body has no length up front
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise BodyError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Cuerpo demasiado grande")
-    try:
-        return body.decode()
-    except UnicodeDecodeError as err:
-        raise BodyError(HTTPStatus.BAD_REQUEST, "El cuerpo no es UTF-8") from err
 
 
 def _sensor_of(live: SensorLive, token: str) -> KindContext | None:
@@ -103,9 +80,9 @@ class ReadingsView(HomeAssistantView):
                 _LOGGER.warning("%s posts readings too fast; refusing some", device.name)
             return error_response(HTTPStatus.TOO_MANY_REQUESTS, "Demasiadas lecturas")
         try:
-            sensor_id, reading = decode_posted_reading(await read_body(request))
+            sensor_id, reading = decode_posted_reading(await read_body(request, MAX_BODY_BYTES))
         except BodyError as err:
-            response = error_response(err.status, str(err))
+            response = error_response(err.status, err.message)
             response.force_close()  # the rest of the body is left unread
             return response
         except ProtocolError as err:
