@@ -295,3 +295,30 @@ async def test_simulator_command_line(
     await until(lambda: live.channels.count == 1)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert [f["type"] for f in await asyncio.wait_for(listener, 10)] == ["connection"]
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_heartbeat_pings_and_closes_a_silent_client_1013(
+    hass: HomeAssistant,
+    channel_connect: ChannelConnect,
+    hass_access_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ping after a quiet ``HEARTBEAT``; unanswered within half of it: 1013. Answered: kept."""
+    from custom_components.iot_hub.transport import ws_link
+
+    monkeypatch.setattr(ws_link, "HEARTBEAT", 0.2)
+    silent = await channel_connect(f"?token={hass_access_token}", autoping=False)
+    answering = await channel_connect(f"?token={hass_access_token}")  # aiohttp answers pings
+    assert exact(await frame(silent)) == connection("general")
+    assert exact(await frame(answering)) == connection("general")
+    reading = asyncio.create_task(frame(answering))  # aiohttp answers pings while it reads
+    assert (await silent.receive(timeout=5)).type is WSMsgType.PING
+    msg = await silent.receive(timeout=5)
+    assert msg.type is WSMsgType.CLOSE and silent.close_code == 1013
+    assert msg.extra == "did not answer a ping"
+    live = _live(hass)
+    await until(lambda: live.channels.count == 1)
+    await asyncio.sleep(0.5)  # a few more heartbeats
+    live.channel_events.system("info", "sigue", {})
+    assert (await reading)["message"] == "sigue"
