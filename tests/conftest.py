@@ -42,7 +42,8 @@ MQTT_OPTIONS = {
     "mqtt_prefix": "iot_hub",
     "mqtt_silence_timeout": 600,
 }
-APPLIANCE_OPTIONS = {"appliance_log_size": 10_000}
+# The kinds' own options at their defaults (appliances' log size, sensors' channel cap).
+APPLIANCE_OPTIONS = {"appliance_log_size": 10_000, "max_event_clients": 100}
 MQTT_FIELDS = ["mqtt_transport", "mqtt_prefix", "mqtt_legacy_filter", "mqtt_silence_timeout"]
 
 OVEN_TOKEN = "oven-one-token-0123456789"

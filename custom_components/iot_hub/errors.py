@@ -42,6 +42,8 @@ class ErrorKey(StrEnum):
     FOLLOWS_SCHEDULE = "follows_schedule"
     MQTT_UNAVAILABLE = "mqtt_unavailable"
     INVALID_FIELDS = "invalid_fields"
+    # Sensors (seed 001's event channels).
+    CHANNELS_NOT_LOADED = "channels_not_loaded"
 
 
 # Keys any kind with sessions can meet, whatever it is; a kind adds its own to these.

@@ -16,12 +16,9 @@ from typing import Final
 from aiohttp import web
 from homeassistant.auth.models import User
 from homeassistant.auth.permissions.const import POLICY_CONTROL
-from homeassistant.components.http import KEY_AUTHENTICATED, KEY_HASS_USER
-from homeassistant.components.http.auth_util import async_user_not_allowed_do_auth
-from homeassistant.components.http.const import KEY_HASS_REFRESH_TOKEN_ID
-from homeassistant.core import Context, HomeAssistant, callback
-from homeassistant.helpers.http import KEY_HASS
+from homeassistant.core import Context, callback
 
+from ...transport import http as transport_http
 from ...transport.auth import LoginFailures
 from .codec import DeviceInfo
 from .directory import directory_of
@@ -51,19 +48,9 @@ class Caller:
 
 async def authenticate(request: web.Request, failures: LoginFailures) -> Caller | None:
     """The caller: HA's middleware (Bearer, ``authSig``) or ``?token=``; None counts a failure."""
-    if request.get(KEY_AUTHENTICATED) and (user := request.get(KEY_HASS_USER)) is not None:
-        return Caller(user, request.get(KEY_HASS_REFRESH_TOKEN_ID))
-    hass: HomeAssistant = request.app[KEY_HASS]
-    if token := request.query.get("token"):
-        refresh_token = hass.auth.async_validate_access_token(token)
-        if refresh_token is not None and not async_user_not_allowed_do_auth(
-            hass, refresh_token.user, request
-        ):
-            return Caller(refresh_token.user, refresh_token.id)
-        await failures.refuse_request(request, "invalid token")
+    if (found := await transport_http.authenticate(request, failures)) is None:
         return None
-    await failures.refuse_request(request, "missing credentials")
-    return None
+    return Caller(*found)
 
 
 def parse_flag(raw: str | None, name: str) -> bool | None:

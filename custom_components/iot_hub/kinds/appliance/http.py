@@ -28,7 +28,9 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from ...errors import ErrorKey, IotHubError
 from ...protocol import ProtocolError
+from ...transport import http as transport_http
 from ...transport.auth import LoginFailures
+from ...transport.http import BodyError, error_response, unauthorized
 from . import access, codec
 from .access import Caller
 from .directory import DEFAULT_PER_PAGE, MAX_PER_PAGE, ApplianceDirectory
@@ -64,18 +66,6 @@ class RefusedError(Exception):
         self.close = close
 
 
-def error_response(status: HTTPStatus, message: str) -> web.Response:
-    """The seed-style JSON error."""
-    return HomeAssistantView.json({"error": message}, status)
-
-
-def unauthorized() -> web.Response:
-    """No valid HA token (the failure is counted by ``access.authenticate``)."""
-    response = error_response(HTTPStatus.UNAUTHORIZED, "No autorizado")
-    response.headers["WWW-Authenticate"] = "Bearer"
-    return response
-
-
 def refusal_of(err: IotHubError) -> RefusedError:
     """The status and message of a directory's refusal."""
     status, message = ERRORS.get(err.key, (DEFAULT_ERROR, err.key.value))
@@ -101,21 +91,11 @@ def count(query: Mapping[str, str], name: str, default: int) -> int:
 
 async def read_body(request: web.Request) -> str:
     """The body as text, refused (413) as soon as it is known to be over the limit."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise RefusedError(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Cuerpo demasiado grande", close=True
-        )
-    body = bytearray()
-    async for chunk in request.content.iter_any():  # a chunked body has no length up front
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise RefusedError(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Cuerpo demasiado grande", close=True
-            )
     try:
-        return body.decode()
-    except UnicodeDecodeError as err:
-        raise RefusedError(HTTPStatus.BAD_REQUEST, "El cuerpo no es UTF-8") from err
+        return await transport_http.read_body(request, MAX_BODY_BYTES)
+    except BodyError as err:
+        # A body left unread: the connection is not kept.
+        raise RefusedError(err.status, err.message, close=True) from err
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from ...transport.auth import LoginFailures
+from ...transport.http import error_response, unauthorized
 from ...transport.limits import FailureThrottle
 from . import access, codec
 from .access import Filters
 from .codec import DeviceInfo
-from .http import NOT_LOADED, error_response, unauthorized
+from .http import NOT_LOADED
 from .streams import open_streams
 
 _LOGGER = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Final
 
 from ...const import TRANSPORT_MQTT, TRANSPORT_WEBSOCKET
 from ...kind import Kind
-from .config_flow import SensorFields
+from .config_flow import SensorFields, SensorOptions
 from .const import KIND
 from .entities import ENTITIES
 from .handler import SensorHandler, wire_error
@@ -32,6 +32,7 @@ SENSOR: Final = Kind(
     transports=(TRANSPORT_WEBSOCKET, TRANSPORT_MQTT),
     max_rate=MAX_RATE,
     per_hub=SensorLive,
+    options=SensorOptions(),
     register=async_register,
 )
 

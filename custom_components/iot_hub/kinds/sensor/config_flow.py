@@ -15,6 +15,7 @@ import re
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -26,6 +27,7 @@ import probatio as vol
 
 from ...analysis import RuleError, parse_rules
 from ...const import CONF_KIND
+from .channels import CONF_MAX_EVENT_CLIENTS, DEFAULT_MAX_EVENT_CLIENTS
 from .const import (
     CONF_ANOMALY_RULES,
     CONF_CONSUMER_ID,
@@ -49,6 +51,7 @@ MINUTES: Final = NumberSelector(
         min=1, max=MAX_MINUTES, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
     )
 )
+MAX_EVENT_CLIENTS: Final = 10_000
 
 
 def _sensors(others: Sequence[ConfigSubentry]) -> list[ConfigSubentry]:
@@ -135,3 +138,21 @@ class SensorFields:
     def device_query(self, data: Mapping[str, Any]) -> str:
         """Sensors need nothing beyond their token."""
         return ""
+
+
+class SensorOptions:
+    """Hub option of sensors: how many seed-001 event channel clients may listen at once."""
+
+    def schema(self, options: Mapping[str, Any], hass: HomeAssistant) -> dict[Any, Any]:
+        """The cap, showing the saved one."""
+        cap = options.get(CONF_MAX_EVENT_CLIENTS, DEFAULT_MAX_EVENT_CLIENTS)
+        return {
+            vol.Required(CONF_MAX_EVENT_CLIENTS, default=cap): NumberSelector(
+                NumberSelectorConfig(min=1, max=MAX_EVENT_CLIENTS, mode=NumberSelectorMode.BOX)
+            )
+        }
+
+    def clean(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """The cap as an integer."""
+        cap = user_input.get(CONF_MAX_EVENT_CLIENTS, DEFAULT_MAX_EVENT_CLIENTS)
+        return {CONF_MAX_EVENT_CLIENTS: int(cap)}

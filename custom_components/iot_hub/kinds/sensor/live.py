@@ -17,6 +17,8 @@ from homeassistant.helpers.storage import Store
 from ...const import DOMAIN
 from ...feed import FeedEvent, signal_feed
 from ...kind import HubContext, KindHub, loaded_kind_hub
+from .channel_events import ChannelEvents
+from .channels import EventChannels
 from .const import KIND
 from .streams import Streams
 
@@ -46,6 +48,10 @@ class SensorLive(KindHub):
         self._reserved = 0  # ids below this are on disk as handed out
         self.streams = Streams(hub)  # seed 004's live streams
         self.outputs.append(self.streams.on_feed)
+        # Seed 001's event channels.
+        self.channels = EventChannels(lambda: hub.options)
+        self.channel_events = ChannelEvents(hub, self.channels, self.reading_id)
+        self.outputs.append(self.channel_events.feed)
 
     async def async_setup(self) -> None:
         """Read where reading ids go on; follow the hub's feed."""
@@ -57,6 +63,7 @@ class SensorLive(KindHub):
         self._unsubscribe = async_dispatcher_connect(
             self.hass, signal_feed(self.hub.entry_id), self._feed
         )
+        await self.channel_events.async_setup()
 
     async def async_shutdown(self) -> None:
         """Stop following the feed; keep where ids go on."""
@@ -64,6 +71,7 @@ class SensorLive(KindHub):
             self._unsubscribe()
             self._unsubscribe = None
         await self.streams.async_shutdown()
+        self.channel_events.shutdown()
         await self._ids.async_save({"reserved": self._next_id})
 
     @callback
@@ -85,4 +93,4 @@ class SensorLive(KindHub):
 
     def diagnostics(self) -> dict[str, Any]:
         """What the outputs serve (filled by each output)."""
-        return {"streams": self.streams.diagnostics()}
+        return {"streams": self.streams.diagnostics(), "channels": self.channels.stats()}
