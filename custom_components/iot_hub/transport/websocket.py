@@ -45,7 +45,8 @@ _CHOICE_REFUSALS: Final = {
 MAX_FRAME_BYTES: Final = 16 * 1024  # an oven reading is a few bytes; a JSON command < 100
 
 
-def _token_from(request: web.Request) -> str | None:
+def token_from(request: web.Request) -> str | None:
+    """The token of a request: ``?token=`` (browsers cannot set headers) or a Bearer header."""
     if token := request.query.get("token"):
         return token
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -80,7 +81,7 @@ class IotHubWebSocketView(HomeAssistantView):
         if not entries:
             return web.Response(status=503, text="iot_hub is not loaded")
         hub: Hub = entries[0].runtime_data  # a single hub entry (single_config_entry)
-        token = _token_from(request)
+        token = token_from(request)
         query = request.query
         # aiohttp refuses a frame of max_msg_size bytes; the limit is "over 16 KiB". No
         # heartbeat or autoping of aiohttp's: the link pings and closes silent peers itself.
@@ -151,7 +152,7 @@ class IotHubWebSocketView(HomeAssistantView):
         hub.attach_client(device, link)
         _LOGGER.debug("Client of %s connected from %s (%s)", device.name, peer, user.name)
         try:
-            if await _pump(
+            if await pump_frames(
                 ws,
                 link,
                 lambda text: hub.receive(device, Inbound(Source.CLIENT, text, link, actor)),
@@ -173,7 +174,7 @@ class IotHubWebSocketView(HomeAssistantView):
         link = WsLink(ws, peer, request.transport)
         hub.attach_device(device, link)
         try:
-            if await _pump(
+            if await pump_frames(
                 ws,
                 link,
                 lambda text: hub.receive(device, Inbound(Source.DEVICE, text, link)),
@@ -207,7 +208,7 @@ async def _turn_away(
     return ws
 
 
-async def _pump(
+async def pump_frames(
     ws: web.WebSocketResponse,
     link: WsLink,
     on_text: Callable[[str], None],

@@ -32,7 +32,7 @@ from ...kind import Source
 from ...protocol import ProtocolError
 from ...transport.auth import LoginFailures
 from ...transport.http import authenticate, error_response, unauthorized
-from ...transport.websocket import _pump, _token_from
+from ...transport.websocket import pump_frames, token_from
 from ...transport.ws_link import WsLink
 from . import codec
 from .channel_codec import user_id
@@ -66,7 +66,7 @@ class ChannelSocketView(HomeAssistantView):
         hass: HomeAssistant = request.app[KEY_HASS]
         if (live := live_of(hass)) is None:
             return error_response(HTTPStatus.SERVICE_UNAVAILABLE, NOT_LOADED)
-        token = _token_from(request)
+        token = token_from(request)
         # Accepted before any check, so that a refusal is a close code the client can read.
         ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_CLIENT_FRAME + 1)
         await ws.prepare(request)
@@ -108,7 +108,7 @@ class ChannelSocketView(HomeAssistantView):
         )
         _LOGGER.debug("Event channel client on %s from %s", channel, peer)
         try:
-            await _pump(ws, link, _ignore, lambda key: wire_error(Source.CLIENT, key))
+            await pump_frames(ws, link, _ignore, lambda key: wire_error(Source.CLIENT, key))
         finally:
             unrevoke()
             live.channels.remove(client)

@@ -30,7 +30,7 @@ from ...tokens import hash_token
 from ...transport.auth import LoginFailures
 from ...transport.http import BodyError, error_response, read_body, unauthorized
 from ...transport.limits import FailureThrottle, TokenBucket
-from ...transport.websocket import _token_from
+from ...transport.websocket import token_from
 from .channel_codec import decode_posted_reading, reading_object
 from .channel_views import BASE, NOT_LOADED
 from .const import CONF_SENSOR_ID, KIND
@@ -67,7 +67,7 @@ class ReadingsView(HomeAssistantView):
         """Accept one reading; 201 with its object."""
         if (live := live_of(request.app[KEY_HASS])) is None:
             return error_response(HTTPStatus.SERVICE_UNAVAILABLE, NOT_LOADED)
-        if (token := _token_from(request)) is None:
+        if (token := token_from(request)) is None:
             await self._failures.refuse_request(request, "missing credentials")
             return unauthorized()
         if (device := _sensor_of(live, token)) is None:

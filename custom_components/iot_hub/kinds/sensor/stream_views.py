@@ -41,7 +41,7 @@ from ...protocol import ProtocolError
 from ...transport import limits
 from ...transport.auth import LoginFailures
 from ...transport.limits import Backoff, ConnectionCounts, FailureThrottle
-from ...transport.websocket import MAX_FRAME_BYTES, _pump, _token_from
+from ...transport.websocket import MAX_FRAME_BYTES, pump_frames, token_from
 from ...transport.ws_link import WsLink
 from .codec import PONG, Ping, RequestData, decode_reading, decode_stream_frame, motion_reading
 from .config_flow import CONSUMER_ID
@@ -110,7 +110,7 @@ class StreamView(HomeAssistantView):
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE, text=NOT_LOADED)
         ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_FRAME_BYTES + 1)
         await ws.prepare(request)
-        if (token := _token_from(request)) is None:
+        if (token := token_from(request)) is None:
             await self._logins.refuse(request, ws, STREAM_CLOSE_CODE, "missing credentials")
             return ws
         refresh_token = hass.auth.async_validate_access_token(token)
@@ -171,7 +171,7 @@ class StreamView(HomeAssistantView):
                     _LOGGER.debug("Ignored a frame of a %s client: %.64s", stream, text)
 
         try:
-            if await _pump(ws, link, on_text, lambda key: wire_error(Source.CLIENT, key)):
+            if await pump_frames(ws, link, on_text, lambda key: wire_error(Source.CLIENT, key)):
                 self._backoff.start(refresh_token.user.id, limits.FLOOD_BACKOFF)
         finally:
             leave()
@@ -200,7 +200,7 @@ class ReadingView(HomeAssistantView):
         hass: HomeAssistant = request.app[KEY_HASS]
         if (hub := _hub(hass)) is None or (live := live_of(hass)) is None:
             return _detail(HTTPStatus.SERVICE_UNAVAILABLE, NOT_LOADED)
-        if (token := _token_from(request)) is None:
+        if (token := token_from(request)) is None:
             await self._logins.refuse_request(request, "missing credentials")
             return _detail(HTTPStatus.UNAUTHORIZED, "missing credentials")
         if (device := hub.device_for_token(token)) is None:
