@@ -22,9 +22,11 @@ from . import capacity
 from .const import (
     CONF_HISTORY_SIZE,
     CONF_KIND,
+    CONF_MQTT_SILENCE,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
+    DEFAULT_MQTT_SILENCE,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
     SUBENTRY_DEVICE,
@@ -35,6 +37,7 @@ from .errors import ErrorKey
 from .feed import FeedKind
 from .hub_mqtt import HubMqtt
 from .kind import Inbound, Kind, KindContext, KindHub, Route, Source
+from .posted import PostedDevices
 from .sessions import Measure, SessionManager
 from .signals import Update, signal_device_added
 from .tokens import hash_token
@@ -76,6 +79,7 @@ class Hub:
             kind.key: kind.per_hub(self) for kind in kinds if kind.per_hub is not None
         }
         self.mqtt = HubMqtt(self)
+        self.posted = PostedDevices(hass, self.attach_device, self.detach_device)
 
     def _load_measure(self, kind: str, data: dict[str, Any]) -> Measure:
         load = self.kinds[kind].load_measure
@@ -97,6 +101,7 @@ class Hub:
     async def async_shutdown(self) -> None:
         """Close every connection, disconnect MQTT and write what is kept (unload)."""
         self.close_connections("iot_hub is unloading")
+        self.posted.stop()
         for device in self.devices.values():
             device.handler.unload()
         await self.mqtt.async_stop()
@@ -292,6 +297,14 @@ class Hub:
     def device(self, device_id: str) -> KindContext | None:
         """The device with this subentry id."""
         return self.devices.get(device_id)
+
+    @callback
+    def heard_by_post(self, device: KindContext) -> None:
+        """A device posted a reading: present until the silence timeout passes without one."""
+        runtime = self.devices.get(device.id)
+        if runtime is not None:
+            silence = self.entry.options.get(CONF_MQTT_SILENCE, DEFAULT_MQTT_SILENCE)
+            self.posted.heard(runtime, silence)
 
     def device_by_mqtt_id(self, mqtt_id: str) -> KindContext | None:
         """The device whose topics carry ``mqtt_id``."""

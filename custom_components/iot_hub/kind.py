@@ -200,6 +200,9 @@ class HubContext(Protocol):
     def device(self, device_id: str) -> KindContext | None:
         """The device with this subentry id."""
 
+    def heard_by_post(self, device: KindContext) -> None:
+        """A device posted a reading: present until the silence timeout passes without one."""
+
     def device_by_mqtt_id(self, mqtt_id: str) -> KindContext | None:
         """The device whose topics carry ``mqtt_id``."""
 

@@ -97,8 +97,8 @@ class SensorHandler(KindHandler):
         inbound.link.send_text(encode_error(why))
 
     @callback
-    def accept(self, reading: Reading, at: datetime | None = None) -> None:
-        """Apply a reading (from any transport, or posted to the legacy REST routes)."""
+    def accept(self, reading: Reading, at: datetime | None = None) -> int:
+        """Apply a reading (from any transport, or posted to the legacy REST routes); its id."""
         received = at or dt_util.utcnow()
         if any(name not in self.values for name in reading.values):
             self._learn(reading.values)
@@ -111,11 +111,11 @@ class SensorHandler(KindHandler):
         self.reading_at = received
         self.device.reading(received)
         self.device.notify(Update.READING)
-        live = self.device.kind_hub()
+        reading_id: int = self.device.kind_hub().reading_id()
         self.device.publish(
             FeedKind.READING,
             {
-                "id": live.reading_id(),
+                "id": reading_id,
                 "values": reading.values,
                 "taken_at": reading.taken_at or received,
             },
@@ -123,6 +123,13 @@ class SensorHandler(KindHandler):
         )
         # After the reading's event: channels show the reading, then what it revealed.
         self.analysis.reading(reading.values, received)
+        return reading_id
+
+    @callback
+    def posted(self, reading: Reading, at: datetime | None = None) -> int:
+        """A reading POSTed to a legacy route: the device is present while it posts."""
+        self.device.kind_hub().hub.heard_by_post(self.device)
+        return self.accept(reading, at)
 
     def _learn(self, values: Mapping[str, float]) -> None:
         """Names not seen in this run: remembered (up to the cap), with a sensor if new."""

@@ -18,12 +18,10 @@ import logging
 from typing import Final
 
 from aiohttp import web
-from homeassistant.core import callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
 
 from ...const import CONF_TOKEN_HASH
-from ...feed import FeedEvent, FeedKind
 from ...kind import KindContext
 from ...protocol import ProtocolError
 from ...tokens import hash_token
@@ -91,21 +89,7 @@ class ReadingsView(HomeAssistantView):
         own = device.data.get(CONF_SENSOR_ID)
         if sensor_id is not None and sensor_id != own:
             return error_response(HTTPStatus.FORBIDDEN, "sensor_id no es el de este token")
-        published: list[FeedEvent] = []
-
-        @callback
-        def keep(event: FeedEvent) -> None:
-            if event.kind is FeedKind.READING and event.device_id == device.id:
-                published.append(event)
-
-        # The handler hands the reading to the feed at once: its id is read off the feed.
-        live.outputs.append(keep)
-        try:
-            handler.accept(reading)
-        finally:
-            live.outputs.remove(keep)
-        data = published[-1].data
-        body = reading_object(
-            data["id"], own, data["values"], data.get("taken_at") or dt_util.utcnow()
-        )
+        received = dt_util.utcnow()
+        reading_id = handler.posted(reading, received)
+        body = reading_object(reading_id, own, reading.values, reading.taken_at or received)
         return self.json(body, HTTPStatus.CREATED)

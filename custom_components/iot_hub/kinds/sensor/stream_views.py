@@ -227,10 +227,8 @@ class ReadingView(HomeAssistantView):
         except (ProtocolError, UnicodeDecodeError) as err:
             return _detail(HTTPStatus.BAD_REQUEST, str(err))
         received = dt_util.utcnow()
-        handler.accept(reading, received)
-        created = motion_reading(
-            live.streams.last_ids[device.id], reading.values, reading.taken_at or received
-        )
+        reading_id = handler.posted(reading, received)
+        created = motion_reading(reading_id, reading.values, reading.taken_at or received)
         return self.json(created, HTTPStatus.CREATED)
 
 

@@ -104,7 +104,6 @@ class Streams:
         self._heart: dict[str, HeartRate] = {}
         self._desires: dict[str, sc.DayLog] = {}
         self._last_at: dict[str, datetime] = {}
-        self.last_ids: dict[str, int] = {}  # device id -> id of its last reading
         self._store: Store[dict[str, Any]] = Store(
             hub.hass, STORAGE_VERSION, f"{DOMAIN}.sensor_streams.{hub.entry_id}"
         )
@@ -218,7 +217,6 @@ class Streams:
         if event.kind is not FeedKind.READING or event.device_kind != KIND:
             return
         data = event.data
-        self.last_ids[event.device_id] = data["id"]
         if (consumer := self.consumer_of(event.device_id)) is None:
             return
         values: dict[str, float] = data["values"]
