@@ -38,6 +38,7 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.iot_hub.const import (
     CONF_KIND,
+    CONF_RECORD_INTERVAL,
     CONF_TOKEN_HASH,
     DOMAIN,
     SUBENTRY_DEVICE,
@@ -86,6 +87,10 @@ class BenchCharger:
         """Entity id of its power sensor (HA derives it from the device name)."""
         return f"sensor.{self.name.lower().replace(' ', '_')}_power"
 
+
+# What the load benchmarks' devices store: no record budget, so that every reading is a state
+# write, the path they measure (``benchmarks.recorder`` measures the budget).
+EVERY_READING: dict[str, Any] = {CONF_RECORD_INTERVAL: 0}
 
 # The energy price of the hub entry when it has chargers (per kWh), so costs are computed.
 BENCH_PRICE = 0.25
@@ -151,7 +156,9 @@ def _hub_entry(
         discovery_keys=MappingProxyType({}),
         subentries_data=[
             ConfigSubentryDataWithId(
-                data=MappingProxyType({CONF_KIND: "oven", CONF_TOKEN_HASH: hash_token(oven.token)}),
+                data=MappingProxyType(
+                    {CONF_KIND: "oven", CONF_TOKEN_HASH: hash_token(oven.token), **EVERY_READING}
+                ),
                 subentry_id=oven.subentry_id,
                 subentry_type=SUBENTRY_DEVICE,
                 title=oven.name,
@@ -166,6 +173,7 @@ def _hub_entry(
                         CONF_KIND: "charger",
                         CONF_TOKEN_HASH: hash_token(charger.token),
                         CONF_STATION_ID: charger.station,
+                        **EVERY_READING,
                     }
                 ),
                 subentry_id=charger.subentry_id,

@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.iot_hub import logbook
 from custom_components.iot_hub.const import DOMAIN, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until, until_recorded
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ async def test_session_in_recorder_and_logbook(
     assert await oven.receive_str(timeout=5) == "START"
     for value in ("100", "200.5", "150"):
         await oven.send_str(value)
-    await until(lambda: state_of(hass, "sensor.oven_temperature") == "150.0")
+    await until_recorded(hass, lambda: state_of(hass, "sensor.oven_temperature") == "150.0")
     await hass.services.async_call(
         DOMAIN, "stop_session", {ATTR_DEVICE_ID: device.id}, blocking=True
     )
