@@ -140,10 +140,15 @@ def bench_chargers(count: int) -> tuple[BenchCharger, ...]:
     )
 
 
-def _hub_entry(
-    ovens: tuple[BenchOven, ...], chargers: tuple[BenchCharger, ...] = ()
+def hub_entry(
+    ovens: tuple[BenchOven, ...],
+    chargers: tuple[BenchCharger, ...] = (),
+    others: Sequence[ConfigSubentryDataWithId] = (),
 ) -> ConfigEntry:
-    """The hub entry as the config flow would create it, with one subentry per device."""
+    """The hub entry as the config flow would create it, with one subentry per device.
+
+    ``others``: subentries of other kinds (a benchmark's sensors), as they are.
+    """
     return ConfigEntry(
         domain=DOMAIN,
         title="IoT Hub",
@@ -182,7 +187,8 @@ def _hub_entry(
                 unique_id=None,
             )
             for charger in chargers
-        ],
+        ]
+        + list(others),
     )
 
 
@@ -259,7 +265,7 @@ async def running_home_assistant(
         The running instance, its hub entry, ovens, chargers, port and an admin access token.
     """
     ovens, chargers = bench_ovens(oven_count), bench_chargers(charger_count)
-    entry = _hub_entry(ovens, chargers)
+    entry = hub_entry(ovens, chargers)
     port = port or free_port()
     async with running_home_assistant_with(entry, port=port) as (hass, token):
         yield RunningHomeAssistant(
