@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.typing import RecorderInstanceContext
 from custom_components.iot_hub.const import DEFAULT_RECORD_INTERVAL
 from custom_components.iot_hub.entity import IotHubEntity
 from custom_components.iot_hub.feed import FeedEvent, FeedKind, signal_feed
+from custom_components.iot_hub.signals import Update
 
 from .conftest import (
     OVEN_ID,
@@ -195,11 +196,19 @@ async def test_the_feed_gets_every_sensor_reading_while_states_are_held(
     await until(lambda: len(readings) == len(values))
     assert [event.data["values"]["temperatura"] for event in readings] == values
     assert all(event.device_id == ENV_ID for event in readings)
-    # The entity, created by the first reading, still shows it; the interval's end, the last.
+    # The entity, created by the first reading, still shows it.
     assert state_of(hass, "sensor.environment_temperature") == "20.0"
-    end_interval(hass)
+    # Any other update is written at once, with the latest reading.
+    hub_of(hass).devices[ENV_ID].notify(Update.SESSION)
     await hass.async_block_till_done()
     assert state_of(hass, "sensor.environment_temperature") == "24.9"
+    # Still within the interval: the next reading waits for its end.
+    await env.send_str(json.dumps({"temperatura": 30, "humedad": 40}))
+    await until(lambda: len(readings) == len(values) + 1)
+    assert state_of(hass, "sensor.environment_temperature") == "24.9"
+    end_interval(hass)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.environment_temperature") == "30.0"
 
 
 async def test_a_removed_device_leaves_no_interval_running(
