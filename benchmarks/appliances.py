@@ -111,7 +111,7 @@ from custom_components.iot_hub.transport.mqtt.settings import (
 )
 
 from .common import ms, peak_rss_line, percentile, ratio, run, thread_cpu_seconds, us
-from .home_assistant import REPO_ROOT, running_home_assistant_with
+from .home_assistant import EVERY_READING, REPO_ROOT, running_home_assistant_with
 from .mqtt_publishers import WARM_SEQ, Plan, serial_of, value_seq
 
 HOST: Final = "127.0.0.1"
@@ -867,6 +867,7 @@ def hub_entry(devices: int, prefix: str) -> ConfigEntry:
                         CONF_SERIAL: serial_of(i),
                         CONF_LEGACY_ID: i + 1,
                         CONF_CONFIGURACION: {"modo": "manual", "encendido": True},
+                        **EVERY_READING,
                     }
                 ),
                 subentry_id=f"benchappliance{i:0{width}d}",

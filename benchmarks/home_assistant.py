@@ -38,6 +38,7 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.iot_hub.const import (
     CONF_KIND,
+    CONF_RECORD_INTERVAL,
     CONF_TOKEN_HASH,
     DOMAIN,
     SUBENTRY_DEVICE,
@@ -87,6 +88,10 @@ class BenchCharger:
         return f"sensor.{self.name.lower().replace(' ', '_')}_power"
 
 
+# What the load benchmarks' devices store: no record budget, so that every reading is a state
+# write, the path they measure (``benchmarks.recorder`` measures the budget).
+EVERY_READING: dict[str, Any] = {CONF_RECORD_INTERVAL: 0}
+
 # The energy price of the hub entry when it has chargers (per kWh), so costs are computed.
 BENCH_PRICE = 0.25
 
@@ -135,10 +140,15 @@ def bench_chargers(count: int) -> tuple[BenchCharger, ...]:
     )
 
 
-def _hub_entry(
-    ovens: tuple[BenchOven, ...], chargers: tuple[BenchCharger, ...] = ()
+def hub_entry(
+    ovens: tuple[BenchOven, ...],
+    chargers: tuple[BenchCharger, ...] = (),
+    others: Sequence[ConfigSubentryDataWithId] = (),
 ) -> ConfigEntry:
-    """The hub entry as the config flow would create it, with one subentry per device."""
+    """The hub entry as the config flow would create it, with one subentry per device.
+
+    ``others``: subentries of other kinds (a benchmark's sensors), as they are.
+    """
     return ConfigEntry(
         domain=DOMAIN,
         title="IoT Hub",
@@ -151,7 +161,9 @@ def _hub_entry(
         discovery_keys=MappingProxyType({}),
         subentries_data=[
             ConfigSubentryDataWithId(
-                data=MappingProxyType({CONF_KIND: "oven", CONF_TOKEN_HASH: hash_token(oven.token)}),
+                data=MappingProxyType(
+                    {CONF_KIND: "oven", CONF_TOKEN_HASH: hash_token(oven.token), **EVERY_READING}
+                ),
                 subentry_id=oven.subentry_id,
                 subentry_type=SUBENTRY_DEVICE,
                 title=oven.name,
@@ -166,6 +178,7 @@ def _hub_entry(
                         CONF_KIND: "charger",
                         CONF_TOKEN_HASH: hash_token(charger.token),
                         CONF_STATION_ID: charger.station,
+                        **EVERY_READING,
                     }
                 ),
                 subentry_id=charger.subentry_id,
@@ -174,7 +187,8 @@ def _hub_entry(
                 unique_id=None,
             )
             for charger in chargers
-        ],
+        ]
+        + list(others),
     )
 
 
@@ -251,7 +265,7 @@ async def running_home_assistant(
         The running instance, its hub entry, ovens, chargers, port and an admin access token.
     """
     ovens, chargers = bench_ovens(oven_count), bench_chargers(charger_count)
-    entry = _hub_entry(ovens, chargers)
+    entry = hub_entry(ovens, chargers)
     port = port or free_port()
     async with running_home_assistant_with(entry, port=port) as (hass, token):
         yield RunningHomeAssistant(

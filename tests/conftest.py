@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 import os
 from pathlib import Path
 from types import MappingProxyType
@@ -15,9 +16,10 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_DISCOVERY, CONF_PORT, CONF_PROTOCOL
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from hypothesis import settings
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.plugins import aiohttp_client  # noqa: F401  (re-exported fixture)
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -26,7 +28,9 @@ from syrupy.assertion import SnapshotAssertion
 import custom_components  # noqa: F401  (must be imported before the hass fixture runs)
 from custom_components.iot_hub.const import (
     CONF_KIND,
+    CONF_RECORD_INTERVAL,
     CONF_TOKEN_HASH,
+    DEFAULT_RECORD_INTERVAL,
     DOMAIN,
     SUBENTRY_DEVICE,
     WS_PATH,
@@ -92,6 +96,16 @@ def oven_subentry(subentry_id: str, title: str, token: str) -> ConfigSubentryDat
         title=title,
         unique_id=None,
     )
+
+
+def every_reading(subentry: ConfigSubentryData) -> ConfigSubentryData:
+    """The device with a record budget of 0: each reading writes its entities' states.
+
+    For tests about something else that send readings faster than the default budget writes
+    them; tests/test_record_budget.py tests the budget itself.
+    """
+    data = MappingProxyType({**subentry["data"], CONF_RECORD_INTERVAL: 0})
+    return ConfigSubentryData(**{**subentry, "data": data})  # type: ignore[typeddict-item]
 
 
 TWO_OVENS = [
@@ -170,6 +184,23 @@ async def until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.005)
+
+
+async def until_recorded(
+    hass: HomeAssistant, predicate: Callable[[], object], timeout: float = 5.0
+) -> None:
+    """Wait until ``predicate()`` is truthy, moving HA's timers past each record interval.
+
+    A reading within its entity's record interval is written when the interval ends (the
+    default budget); this ends them, so a state shows the device's latest reading.
+    """
+    # Not asyncio.timeout: its timer would be among those fired.
+    deadline = hass.loop.time() + timeout
+    while not predicate():
+        if hass.loop.time() > deadline:
+            raise TimeoutError
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=DEFAULT_RECORD_INTERVAL))
+        await asyncio.sleep(0.02)
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> str | None:

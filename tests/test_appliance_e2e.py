@@ -35,7 +35,7 @@ from simulators.legacy_app import SseEvent, build_stream_url, consume_sse
 from simulators.mqtt_device import MqttConnection, MqttDeviceSimulator
 
 from .appliance_tools import HOST, PORT, broker_options, unique_prefix
-from .conftest import hub_entry, hub_of, state_of, until
+from .conftest import hub_entry, hub_of, state_of, until, until_recorded
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -452,7 +452,7 @@ async def test_legacy_topic_appliance_simulator(
     await report_until(legacy, lambda: state_of(hass, "switch.termo_power") == "on")
     await report_until(legacy, lambda: state_of(hass, "sensor.termo_temp") is not None)
     last = json.loads(legacy.states_sent[-1])["parametros"]
-    await until(lambda: state_of(hass, "sensor.termo_temp") == str(last["temp"]))
+    await until_recorded(hass, lambda: state_of(hass, "sensor.termo_temp") == str(last["temp"]))
     assert state_of(hass, "sensor.termo_watts") == str(last["watts"])
     assert legacy.configs == []
     assert legacy.relay is True
@@ -473,7 +473,7 @@ async def test_claimed_before_it_reports_its_sensors_come_with_the_first_report(
     await until(lambda: appliance.configs and len(appliance.states_sent) == 2)
     await report_until(appliance, lambda: state_of(hass, "sensor.nuevo_watts") is not None)
     last = json.loads(appliance.states_sent[-1])["parametros"]
-    await until(lambda: state_of(hass, "sensor.nuevo_temp") == str(last["temp"]))
+    await until_recorded(hass, lambda: state_of(hass, "sensor.nuevo_temp") == str(last["temp"]))
     assert state_of(hass, "sensor.nuevo_watts") == str(last["watts"])
 
 

@@ -25,7 +25,7 @@ from custom_components.iot_hub.transport.limits import INBOUND_BURST, INBOUND_RA
 from custom_components.iot_hub.transport.mqtt import devices as mqtt_devices
 
 from .appliance_tools import SERIAL, broker_options, device_client, state, unique_prefix
-from .conftest import hub_entry, hub_of, state_of, until
+from .conftest import hub_entry, hub_of, state_of, until, until_recorded
 from .mosquitto import Mosquitto, mosquitto_fixture  # noqa: F401  (the fixture)
 from .test_appliance import claim_in_ui, directory, next_message, publish_until
 from .test_mqtt_devices import OVEN, mqtt_oven
@@ -107,7 +107,7 @@ async def test_silence_timeout_and_the_broker_going_away(
     assert device.connected  # not yet
     async with aiomqtt.Client("127.0.0.1", mosquitto.port) as oven:
         await oven.publish(f"{prefix}/{OVEN}/state", b"22", qos=1)
-    await until(lambda: state_of(hass, "sensor.mqtt_oven_temperature") == "22.0")
+    await until_recorded(hass, lambda: state_of(hass, "sensor.mqtt_oven_temperature") == "22.0")
     with patch.object(mqtt_devices.time, "monotonic", return_value=now + DEFAULT_MQTT_SILENCE + 60):
         hub.mqtt._check_silence(None)
     assert not device.connected

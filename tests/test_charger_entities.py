@@ -20,7 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 
-from .conftest import WsConnect, hub_entry, state_of, until
+from .conftest import WsConnect, every_reading, hub_entry, state_of, until
 from .test_charger import CARD, CHARGER_ID, CHARGER_TOKEN, PRICE, card_subentry, charger_subentry
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
@@ -28,9 +28,9 @@ pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
 @pytest.fixture
 def subentries() -> list:
-    """One charger (station 1) and Juan's card."""
+    """One charger (station 1), showing every reading, and Juan's card."""
     return [
-        charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1"),
+        every_reading(charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1")),
         card_subentry(CARD, "Juan Pérez"),
     ]
 

@@ -39,7 +39,7 @@ from simulators.dashboard import (
     watch,
 )
 
-from .conftest import hub_entry, state_of, until
+from .conftest import every_reading, hub_entry, state_of, until
 from .test_charger import CARD, CHARGER_TOKEN, PRICE, card_subentry, charger_subentry
 
 # Server-closed sockets: aiohttp may re-arm the server socket's heartbeat timer.
@@ -55,9 +55,9 @@ type StartCharger = Callable[..., ChargerSimulator]
 
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
-    """One charger at station 1, and Juan's card."""
+    """One charger at station 1, showing every reading, and Juan's card."""
     return [
-        charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1"),
+        every_reading(charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1")),
         card_subentry(CARD, "Juan Pérez"),
     ]
 

@@ -13,7 +13,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigSu
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
@@ -30,14 +30,17 @@ from custom_components.iot_hub.const import (
     CONF_KIND,
     CONF_MAX_CONNECTIONS_PER_ADDRESS,
     CONF_MAX_CONNECTIONS_PER_USER,
+    CONF_RECORD_INTERVAL,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
     DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_CONNECTIONS_PER_USER,
+    DEFAULT_RECORD_INTERVAL,
     DEFAULT_RESUME_GRACE,
     DOMAIN,
     EVENT_SESSION_ENDED,
+    MAX_RECORD_INTERVAL,
     SUBENTRY_DEVICE,
     WS_PATH,
     Actor,
@@ -284,7 +287,11 @@ async def test_add_device_token_works_without_reload(
     assert url == f"ws://ha.local:8123{WS_PATH}?token={token}"
     assert len(token) >= 40  # 32 random bytes, URL-safe
     subentry = _subentry_titled(init_integration, "Pizza oven")
-    assert dict(subentry.data) == {CONF_KIND: "oven", CONF_TOKEN_HASH: hash_token(token)}
+    assert dict(subentry.data) == {
+        CONF_KIND: "oven",
+        CONF_TOKEN_HASH: hash_token(token),
+        CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,  # the form's default, stored
+    }
     assert token not in repr(init_integration.as_dict())
 
     assert init_integration.runtime_data is hub
@@ -328,6 +335,54 @@ async def test_device_url_fallback_without_url(
     assert match["token"] == token
 
 
+async def test_record_budget_is_set_when_added_and_reconfigured(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Every device's record interval: offered with its default on the first form (every
+    kind passes it), refused outside 0..3600 s, stored in whole seconds, and changed by
+    reconfiguring with the current value offered, applied without a reload."""
+    hub: Hub = init_integration.runtime_data
+    result = await hass.config_entries.subentries.async_init(
+        (init_integration.entry_id, SUBENTRY_DEVICE), context={"source": SOURCE_USER}
+    )
+    assert _defaults(result)[CONF_RECORD_INTERVAL] == DEFAULT_RECORD_INTERVAL
+    flow_id = result["flow_id"]
+    for bad in (-1, MAX_RECORD_INTERVAL + 1, "often"):
+        with pytest.raises(InvalidData):
+            await hass.config_entries.subentries.async_configure(
+                flow_id, {CONF_NAME: "Slow oven", CONF_KIND: "oven", CONF_RECORD_INTERVAL: bad}
+            )
+    result = await hass.config_entries.subentries.async_configure(
+        flow_id, {CONF_NAME: "Slow oven", CONF_KIND: "oven", CONF_RECORD_INTERVAL: 60.0}
+    )
+    assert result["step_id"] == "details"  # an optional target temperature: none
+    result = await hass.config_entries.subentries.async_configure(flow_id, {})
+    assert result["step_id"] == "token"
+    await hass.config_entries.subentries.async_configure(flow_id, {})
+    await hass.async_block_till_done()
+    subentry = _subentry_titled(init_integration, "Slow oven")
+    assert subentry.data[CONF_RECORD_INTERVAL] == 60
+    assert isinstance(subentry.data[CONF_RECORD_INTERVAL], int)
+    assert hub.devices[subentry.subentry_id].record_interval == 60
+
+    result = await init_integration.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    assert _defaults(result)[CONF_RECORD_INTERVAL] == 60
+    with pytest.raises(InvalidData):
+        await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {CONF_NAME: "Slow oven", CONF_RECORD_INTERVAL: -5, CONF_ROTATE_TOKEN: False},
+        )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {CONF_NAME: "Slow oven", CONF_RECORD_INTERVAL: 0, CONF_ROTATE_TOKEN: False},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.subentries[subentry.subentry_id].data[CONF_RECORD_INTERVAL] == 0
+    assert hub.devices[subentry.subentry_id].record_interval == 0
+    assert init_integration.runtime_data is hub
+
+
 # -- reconfiguring a device -------------------------------------------------------------------
 
 
@@ -345,7 +400,11 @@ async def test_reconfigure_rename(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     defaults = _defaults(result)
-    assert defaults == {CONF_NAME: "Oven", CONF_ROTATE_TOKEN: False}
+    assert defaults == {
+        CONF_NAME: "Oven",
+        CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,  # added before the budget: the default
+        CONF_ROTATE_TOKEN: False,
+    }
 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_NAME: "", CONF_ROTATE_TOKEN: False}
@@ -412,6 +471,7 @@ async def test_reconfigure_rotate_token(
     assert init_integration.subentries[OVEN_ID].data == {
         CONF_KIND: "oven",
         CONF_TOKEN_HASH: hash_token(new_token),
+        CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,
     }
     await closed_with(old, CloseCode.INVALID_TOKEN)
 

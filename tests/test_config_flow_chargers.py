@@ -18,11 +18,13 @@ from custom_components.iot_hub.const import (
     CONF_KIND,
     CONF_MAX_CONNECTIONS_PER_ADDRESS,
     CONF_MAX_CONNECTIONS_PER_USER,
+    CONF_RECORD_INTERVAL,
     CONF_RESUME_GRACE,
     CONF_TOKEN_HASH,
     DEFAULT_HISTORY_SIZE,
     DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_CONNECTIONS_PER_USER,
+    DEFAULT_RECORD_INTERVAL,
     DEFAULT_RESUME_GRACE,
     SUBENTRY_DEVICE,
     WS_PATH,
@@ -178,6 +180,7 @@ async def test_add_charger_asks_for_its_station(
         CONF_TOKEN_HASH: hash_token(token),
         CONF_STATION_ID: "7",
         CONF_MAX_POWER: 150.0,
+        CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,
     }
     hub: Hub = init_integration.runtime_data
     assert hub.devices[subentry.subentry_id].handler.station == "7"
@@ -258,11 +261,18 @@ async def test_reconfigure_charger_station(
     connected = await _publisher(ws_connect, "1", CHARGER_TOKEN)
     result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
     assert result["step_id"] == "reconfigure"
-    assert _fields(result) == [CONF_NAME, CONF_STATION_ID, CONF_MAX_POWER, CONF_ROTATE_TOKEN]
+    assert _fields(result) == [
+        CONF_NAME,
+        CONF_STATION_ID,
+        CONF_MAX_POWER,
+        CONF_RECORD_INTERVAL,
+        CONF_ROTATE_TOKEN,
+    ]
     assert _defaults(result) == {
         CONF_NAME: "Charger",
         CONF_STATION_ID: "1",
         CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,  # a charger added before the rating existed
+        CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,  # and before the record budget
         CONF_ROTATE_TOKEN: False,
     }
 
@@ -283,7 +293,11 @@ async def test_reconfigure_charger_station(
         result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == errors
-        assert _suggested(result) == {**user_input, CONF_MAX_POWER: DEFAULT_MAX_POWER_KW}
+        assert _suggested(result) == {
+            **user_input,
+            CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,
+            CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,
+        }
     assert init_integration.subentries[CHARGER_ID].data[CONF_STATION_ID] == "1"
 
     # Its own station is no clash; renaming alone keeps it.
@@ -300,7 +314,13 @@ async def test_reconfigure_charger_station(
     result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {CONF_NAME: "Garage", CONF_STATION_ID: "9", CONF_MAX_POWER: 7.4, CONF_ROTATE_TOKEN: False},
+        {
+            CONF_NAME: "Garage",
+            CONF_STATION_ID: "9",
+            CONF_MAX_POWER: 7.4,
+            CONF_RECORD_INTERVAL: 0,
+            CONF_ROTATE_TOKEN: False,
+        },
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -309,7 +329,9 @@ async def test_reconfigure_charger_station(
         CONF_TOKEN_HASH: hash_token(CHARGER_TOKEN),
         CONF_STATION_ID: "9",
         CONF_MAX_POWER: 7.4,
+        CONF_RECORD_INTERVAL: 0,
     }
+    assert hub.devices[CHARGER_ID].record_interval == 0  # at once too
     assert hub.devices[CHARGER_ID].handler.station == "9"
     assert hub.devices[CHARGER_ID].handler.max_power_kw == 7.4  # at once, no reload
     result = await init_integration.start_subentry_reconfigure_flow(hass, CHARGER_ID)
@@ -350,6 +372,7 @@ async def test_reconfigure_charger_station_and_token(
         CONF_TOKEN_HASH: hash_token(token),
         CONF_STATION_ID: "4",
         CONF_MAX_POWER: DEFAULT_MAX_POWER_KW,
+        CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,
     }
     await closed_with(old, CloseCode.INVALID_TOKEN)
     await _publisher(ws_connect, "4", token)
@@ -359,9 +382,14 @@ async def test_reconfigure_charger_station_and_token(
 async def test_reconfigure_oven_has_no_station(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Ovens keep their form: name, target temperature and token, and no station is stored."""
+    """Ovens keep their form: name, target temperature, record budget and token only."""
     result = await init_integration.start_subentry_reconfigure_flow(hass, OVEN_ID)
-    assert _fields(result) == [CONF_NAME, "target_temperature", CONF_ROTATE_TOKEN]
+    assert _fields(result) == [
+        CONF_NAME,
+        CONF_RECORD_INTERVAL,
+        "target_temperature",
+        CONF_ROTATE_TOKEN,
+    ]
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_NAME: "Bread oven", CONF_ROTATE_TOKEN: True}
     )
@@ -371,6 +399,7 @@ async def test_reconfigure_oven_has_no_station(
     assert dict(init_integration.subentries[OVEN_ID].data) == {
         CONF_KIND: "oven",
         CONF_TOKEN_HASH: hash_token(placeholders["token"]),
+        CONF_RECORD_INTERVAL: DEFAULT_RECORD_INTERVAL,
     }
 
 

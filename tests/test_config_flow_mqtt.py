@@ -164,7 +164,12 @@ async def test_an_oven_over_mqtt_gets_topics_not_a_token(
     result = await hass.config_entries.subentries.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     [subentry] = hub_loaded.get_subentries_of_type(SUBENTRY_DEVICE)
-    assert dict(subentry.data) == {"kind": "oven", "transport": "mqtt", "mqtt_id": "kitchen"}
+    assert dict(subentry.data) == {
+        "kind": "oven",
+        "transport": "mqtt",
+        "mqtt_id": "kitchen",
+        "record_interval": 10,  # the form's default, for MQTT devices too
+    }
     # MQTT devices without any broker: a repair issue says what to do.
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "mqtt_unavailable") is not None

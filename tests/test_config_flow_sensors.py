@@ -83,6 +83,7 @@ async def test_add_a_sensor_with_rules_and_predictions(
         CONF_ANOMALY_RULES: {"temperatura": {"min": 0.0, "max": 40.0, "jump": 5.0}},
         CONF_PREDICTION_HORIZON: 30,
         CONF_TREND_WINDOW: 5,
+        "record_interval": 10,  # the default, offered on the first form
     }
 
 

@@ -26,7 +26,7 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kind import Inbound, Source
 from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 
-from .conftest import hub_entry
+from .conftest import every_reading, hub_entry
 from .fakes import FakeLink
 from .test_charger import CARD, CHARGER_ID, CHARGER_TOKEN, card_subentry, charger_subentry
 
@@ -44,7 +44,8 @@ def mock_config_entry() -> MockConfigEntry:
     """A charger and Juan's card."""
     return hub_entry(
         [
-            charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1"),
+            # Each reading a state: the statistics are compiled from every meter value.
+            every_reading(charger_subentry(CHARGER_ID, "Charger 1", CHARGER_TOKEN, "1")),
             card_subentry(CARD, "Juan Pérez"),
         ],
         {CONF_PRICE: 0.25},

@@ -34,7 +34,7 @@ from custom_components.iot_hub.const import (
     EVENT_SESSION_STARTED,
 )
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until
+from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, state_of, until, until_recorded
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ async def test_session_in_recorder_and_logbook(
     assert await oven.receive_str(timeout=5) == "START"
     for value in ("100", "200.5", "150"):
         await oven.send_str(value)
-    await until(lambda: state_of(hass, "sensor.oven_temperature") == "150.0")
+    await until_recorded(hass, lambda: state_of(hass, "sensor.oven_temperature") == "150.0")
     await hass.services.async_call(
         DOMAIN, "stop_session", {ATTR_DEVICE_ID: device.id}, blocking=True
     )

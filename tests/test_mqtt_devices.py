@@ -20,7 +20,7 @@ from custom_components.iot_hub.const import DOMAIN, SUBENTRY_DEVICE
 from custom_components.iot_hub.hub import Hub
 
 from .appliance_tools import broker_options, device_client, unique_prefix
-from .conftest import OVEN_TOKEN, hub_entry, hub_of, oven_subentry, state_of, until
+from .conftest import OVEN_TOKEN, hub_entry, hub_of, oven_subentry, state_of, until, until_recorded
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -77,7 +77,7 @@ async def test_an_mqtt_oven_streams_and_gets_start_stop(
             message = await anext(aiter(oven.messages))
         assert (message.topic.value, message.payload) == (f"{prefix}/{OVEN}/command", b"START")
         await oven.publish(f"{prefix}/{OVEN}/state", b"24.0", qos=1)
-        await until(lambda: state_of(hass, "sensor.mqtt_oven_temperature") == "24.0")
+        await until_recorded(hass, lambda: state_of(hass, "sensor.mqtt_oven_temperature") == "24.0")
         session = device.active_session
         assert session is not None
         await hass.services.async_call(

@@ -19,7 +19,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.iot_hub.const import WS_PATH, CloseCode
 from custom_components.iot_hub.transport import limits, websocket, ws_link
 
-from .conftest import OVEN_ID, OVEN_TOKEN, TWO_OVENS, WsConnect, closed_with, state_of, until
+from .conftest import (
+    OVEN_ID,
+    OVEN_TOKEN,
+    TWO_OVENS,
+    WsConnect,
+    closed_with,
+    state_of,
+    until,
+    until_recorded,
+)
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -216,7 +225,7 @@ async def test_newer_connection_wins(hass: HomeAssistant, ws_connect: WsConnect)
     second = await ws_connect(f"?token={OVEN_TOKEN}")
     await closed_with(first, CloseCode.REPLACED)
     await second.send_str("21")
-    await until(lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
+    await until_recorded(hass, lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
     assert state_of(hass, "binary_sensor.oven_connectivity") == "on"
 
 

@@ -31,7 +31,16 @@ from custom_components.iot_hub.const import (
 )
 from custom_components.iot_hub.transport import limits, websocket, ws_link
 
-from .conftest import OVEN_ID, OVEN_TOKEN, WsConnect, closed_with, hub_of, state_of, until
+from .conftest import (
+    OVEN_ID,
+    OVEN_TOKEN,
+    WsConnect,
+    closed_with,
+    hub_of,
+    state_of,
+    until,
+    until_recorded,
+)
 from .test_websocket import _setup_with_ip_ban, no_ban_file
 
 __all__ = ["no_ban_file"]  # a fixture, used by name
@@ -77,7 +86,7 @@ async def test_flood_over_a_window_is_closed_once_warned_and_backed_off(
     await asyncio.sleep(1.1)
     later = await ws_connect(f"?token={OVEN_TOKEN}")
     await later.send_str("21")
-    await until(lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
+    await until_recorded(hass, lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
 
 
 # -- 10: slow and silent readers ------------------------------------------------------------
@@ -253,13 +262,13 @@ async def test_device_token_on_app_query_is_refused_and_leaves_the_device_alone(
     await app.send_json({"type": "mobile_app"})
     await closed_with(app, CloseCode.INVALID_TOKEN)
     await oven.send_str("21")
-    await until(lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
+    await until_recorded(hass, lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
     assert not oven.closed
     # A device that truly reconnects still replaces its older socket.
     second = await ws_connect(f"?token={OVEN_TOKEN}")
     await closed_with(oven, CloseCode.REPLACED)
     await second.send_str("23")
-    await until(lambda: state_of(hass, "sensor.oven_temperature") == "23.0")
+    await until_recorded(hass, lambda: state_of(hass, "sensor.oven_temperature") == "23.0")
 
 
 # -- 14: failed logins ----------------------------------------------------------------------

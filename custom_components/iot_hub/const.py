@@ -17,6 +17,11 @@ CONF_KIND: Final = "kind"
 CONF_TOKEN_HASH: Final = "token_sha256"  # absent for MQTT devices (the broker authenticates)
 CONF_TRANSPORT: Final = "transport"
 CONF_MQTT_ID: Final = "mqtt_id"  # the <id> of the device's topics: <prefix>/<id>/state ...
+# At most one recorded state per this many seconds per entity for what readings change
+# (0: every reading); the recorder budget. Absent: the default.
+CONF_RECORD_INTERVAL: Final = "record_interval"
+DEFAULT_RECORD_INTERVAL: Final = 10
+MAX_RECORD_INTERVAL: Final = 3600
 TRANSPORT_WEBSOCKET: Final = "websocket"
 TRANSPORT_MQTT: Final = "mqtt"
 

@@ -19,7 +19,9 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_MQTT_ID,
+    CONF_RECORD_INTERVAL,
     CONF_TRANSPORT,
+    DEFAULT_RECORD_INTERVAL,
     DOMAIN,
     TRANSPORT_MQTT,
     TRANSPORT_WEBSOCKET,
@@ -74,6 +76,12 @@ class DeviceRuntime:
         return str(self.data[CONF_MQTT_ID])
 
     # -- what entities and the hub read ----------------------------------------------------
+
+    @property
+    def record_interval(self) -> float:
+        """Seconds between two states a reading may write per entity (0: every reading)."""
+        interval: float = self.data.get(CONF_RECORD_INTERVAL, DEFAULT_RECORD_INTERVAL)
+        return interval
 
     @property
     def options(self) -> Mapping[str, Any]:

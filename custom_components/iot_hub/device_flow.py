@@ -1,4 +1,4 @@
-"""Adding and reconfiguring a device: name, kind and transport; a token or MQTT topics."""
+"""Adding and reconfiguring a device: name, kind, transport, record budget; token or topics."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -23,8 +26,11 @@ from . import capacity, kinds
 from .const import (
     CONF_KIND,
     CONF_MQTT_ID,
+    CONF_RECORD_INTERVAL,
     CONF_TOKEN_HASH,
     CONF_TRANSPORT,
+    DEFAULT_RECORD_INTERVAL,
+    MAX_RECORD_INTERVAL,
     SUBENTRY_DEVICE,
     TRANSPORT_MQTT,
     TRANSPORT_WEBSOCKET,
@@ -48,6 +54,23 @@ def _device_url(hass: HomeAssistant, token: str, query: str = "") -> str:
     return f"{base.replace('http', 'ws', 1)}{WS_PATH}?{query}token={token}"
 
 
+# Seconds; the schema refuses what is outside (an invalid-data error on the field).
+RECORD_INTERVAL_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0,
+        max=MAX_RECORD_INTERVAL,
+        step=1,
+        unit_of_measurement="s",
+        mode=NumberSelectorMode.BOX,
+    )
+)
+
+
+def _record_interval(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The record budget as stored: whole seconds (the selector gives a float)."""
+    return {CONF_RECORD_INTERVAL: int(user_input[CONF_RECORD_INTERVAL])}
+
+
 def kind_named(key: str) -> Kind:
     """The registered kind stored as ``key`` (the form only offers registered ones)."""
     return next(kind for kind in kinds.registered() if kind.key == key)
@@ -59,6 +82,7 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
     A WebSocket device gets a token (generated and shown once); an MQTT device gets its topics
     (the broker authenticates it). A kind with fields of its own (a charger's station id, an
     appliance's serial) asks for them in the ``details`` step, and again when reconfigured.
+    Every device has a record budget (``record_interval``), asked first and when reconfigured.
     """
 
     def __init__(self) -> None:
@@ -67,6 +91,7 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
         self._kind = kinds.registered()[0]
         self._transport = TRANSPORT_WEBSOCKET
         self._kind_data: dict[str, Any] = {}
+        self._settings: dict[str, Any] = {}  # what every kind stores: the record budget
         self._token = ""
 
     def _devices(self, except_id: str | None = None) -> list[ConfigSubentry]:
@@ -102,6 +127,7 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
             else:
                 self._name = name
                 self._kind = kind
+                self._settings = _record_interval(user_input)
                 wanted = user_input.get(CONF_TRANSPORT, TRANSPORT_WEBSOCKET)
                 self._transport = wanted if wanted in kind.transports else kind.transports[0]
                 if self._kind.fields is not None or self._asks_mqtt_id():
@@ -124,6 +150,9 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
                         mode=SelectSelectorMode.LIST,
                     )
                 ),
+                vol.Required(
+                    CONF_RECORD_INTERVAL, default=DEFAULT_RECORD_INTERVAL
+                ): RECORD_INTERVAL_SELECTOR,
             }
         )
         return self.async_show_form(
@@ -212,7 +241,12 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
             )
         return self.async_create_entry(
             title=self._name,
-            data={CONF_KIND: self._kind.key, CONF_TRANSPORT: TRANSPORT_MQTT, **self._kind_data},
+            data={
+                CONF_KIND: self._kind.key,
+                CONF_TRANSPORT: TRANSPORT_MQTT,
+                **self._kind_data,
+                **self._settings,
+            },
             unique_id=mqtt_id,
         )
 
@@ -231,7 +265,7 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
                     "url": _device_url(self.hass, self._token, query),
                 },
             )
-        token_data = {CONF_TOKEN_HASH: hash_token(self._token), **self._kind_data}
+        token_data = {CONF_TOKEN_HASH: hash_token(self._token), **self._kind_data, **self._settings}
         if self.source == "reconfigure":
             return self.async_update_and_abort(
                 self._get_entry(),
@@ -246,10 +280,11 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Rename the device, change its kind's fields, and replace the token if asked.
+        """Rename the device, change its kind's fields and budget, replace the token if asked.
 
         New kind fields apply to the next connection (an appliance's at once: its
-        configuration is published); a new token closes the current connection.
+        configuration is published); a new budget from the next interval of each entity; a
+        new token closes the current connection.
         """
         subentry = self._get_reconfigure_subentry()
         self._kind = kind_named(subentry.data[CONF_KIND])
@@ -267,17 +302,27 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
                 errors.update(field_errors)
             if not errors:
                 self._name = name
+                self._settings = _record_interval(user_input)
                 if websocket and user_input[CONF_ROTATE_TOKEN]:
                     self._token = generate_token()
                     return await self.async_step_token()
                 return self.async_update_and_abort(
-                    self._get_entry(), subentry, title=name, data_updates=self._kind_data
+                    self._get_entry(),
+                    subentry,
+                    title=name,
+                    data_updates={**self._kind_data, **self._settings},
                 )
         schema: dict[Any, Any] = {vol.Required(CONF_NAME, default=subentry.title): TextSelector()}
         entered: Mapping[str, Any] | None = user_input
         if fields is not None:
             schema.update(fields.schema(subentry.data))
             entered = user_input or fields.current_values(subentry.data)
+        schema[
+            vol.Required(
+                CONF_RECORD_INTERVAL,
+                default=subentry.data.get(CONF_RECORD_INTERVAL, DEFAULT_RECORD_INTERVAL),
+            )
+        ] = RECORD_INTERVAL_SELECTOR
         if websocket:
             schema[vol.Required(CONF_ROTATE_TOKEN, default=False)] = BooleanSelector()
         return self.async_show_form(

@@ -1,28 +1,36 @@
-"""Base of every iot_hub entity: device info, availability and dispatcher wiring.
+"""Base of every iot_hub entity: device info, availability, dispatcher wiring, record budget.
 
 Platforms know no kind: each adds, for every device, the descriptions its kind declares for
 that platform (``Kind.entities``), now and for devices added later.
+
+The record budget: what readings change is written at most once per the device's
+``record_interval`` (every state written is a row in the recorder's database). The first
+reading after a quiet interval is written at once; those within the interval make one write
+at its end, with the latest value. Everything else a device does is written at once, and
+nothing but these entity states is held back (sessions, the feed, streams, clients).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from homeassistant.const import Platform
-from homeassistant.core import callback
+from homeassistant.core import CALLBACK_TYPE, HassJob, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_call_later
 
 from .capacity import unique_id
 from .const import DOMAIN
 from .descriptions import IotHubEntityDescription
 from .device import DeviceRuntime
 from .hub import IotHubConfigEntry
-from .signals import signal_device_added, signal_device_update, signal_new_entities
+from .signals import Update, signal_device_added, signal_device_update, signal_new_entities
 
 MANUFACTURER = "iot_hub"
 
@@ -59,14 +67,70 @@ class IotHubEntity(Entity):
         return self.entity_description.available_offline or self.device.connected
 
     async def async_added_to_hass(self) -> None:
-        """Follow the updates this entity shows."""
+        """Follow the updates this entity shows; readings within the record budget."""
         await super().async_added_to_hass()
-        for what in self.entity_description.updates_on:
+        updates_on = self.entity_description.updates_on
+        write_now = self.async_write_ha_state
+        if Update.READING in updates_on:
+            self._window_job = HassJob(self._async_window_end, cancel_on_shutdown=True)
+            self.async_on_remove(self._async_close_window)
+            write_now = self._async_write_now
+        for what in updates_on:
             self.async_on_remove(
                 async_dispatcher_connect(
-                    self.hass, signal_device_update(self.device.id, what), self.async_write_ha_state
+                    self.hass,
+                    signal_device_update(self.device.id, what),
+                    self._async_reading if what is Update.READING else write_now,
                 )
             )
+
+    # -- the record budget (entities that show readings) -------------------------------------
+
+    # The open interval's cancel (None: the next reading is written at once), and whether a
+    # reading arrived within it. Class defaults: only entities showing readings set them.
+    _window: CALLBACK_TYPE | None = None
+    _reading_waits = False
+    _window_job: HassJob[[datetime], None]
+
+    @callback
+    def _async_reading(self) -> None:
+        """A reading: written at once after a quiet interval, else at the interval's end.
+
+        Runs for every reading of the device (thousands a second on a big hub): within an
+        interval it only sets a flag.
+        """
+        if self._window is not None:
+            self._reading_waits = True
+            return
+        self.async_write_ha_state()
+        self._async_open_window()
+
+    @callback
+    def _async_open_window(self) -> None:
+        # Read at every interval, so a reconfigured budget applies without a reload.
+        if interval := self.device.record_interval:
+            self._window = async_call_later(self.hass, interval, self._window_job)
+
+    @callback
+    def _async_window_end(self, _now: datetime) -> None:
+        """The interval is over: write the latest reading if one waits, and start another."""
+        self._window = None
+        if self._reading_waits:
+            self._reading_waits = False
+            self.async_write_ha_state()
+            self._async_open_window()
+
+    @callback
+    def _async_write_now(self) -> None:
+        """Anything but a reading (connection, session): written at once, latest value too."""
+        self._reading_waits = False
+        self.async_write_ha_state()
+
+    @callback
+    def _async_close_window(self) -> None:
+        if self._window is not None:
+            self._window()
+            self._window = None
 
 
 def async_setup_device_entities(
