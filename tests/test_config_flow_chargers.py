@@ -386,8 +386,8 @@ async def test_reconfigure_oven_has_no_station(
     result = await init_integration.start_subentry_reconfigure_flow(hass, OVEN_ID)
     assert _fields(result) == [
         CONF_NAME,
-        CONF_RECORD_INTERVAL,
         "target_temperature",
+        CONF_RECORD_INTERVAL,
         CONF_ROTATE_TOKEN,
     ]
     result = await hass.config_entries.subentries.async_configure(

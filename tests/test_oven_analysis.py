@@ -149,7 +149,7 @@ async def test_target_in_the_form(hass: HomeAssistant, init_integration: MockCon
     assert result["type"] is FlowResultType.CREATE_ENTRY
     data = dict(result["data"])
     assert data.pop(CONF_TOKEN_HASH)
-    assert data == {CONF_KIND: "oven", CONF_TARGET_TEMPERATURE: 900.0}
+    assert data == {CONF_KIND: "oven", CONF_TARGET_TEMPERATURE: 900.0, "record_interval": 10}
 
     result = await init_integration.start_subentry_reconfigure_flow(hass, OVEN2_ID)
     assert _suggested(result) == {}

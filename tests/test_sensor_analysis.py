@@ -37,7 +37,7 @@ from custom_components.iot_hub.kinds.sensor.const import (
     CONF_TREND_WINDOW,
 )
 
-from .conftest import WsConnect, hub_of, state_of, until
+from .conftest import WsConnect, every_reading, hub_of, state_of, until
 from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE
 
 RULES = {"temperatura": {"min": 0, "max": 40, "jump": 5}, "humedad": {"max": 90}}
@@ -55,9 +55,10 @@ def subentries() -> list[ConfigSubentryData]:
     """An environment sensor with rules (5-minute horizon, 10-minute window); a wearable."""
     return [
         _with(
-            ENV, **{CONF_ANOMALY_RULES: RULES, CONF_PREDICTION_HORIZON: 5, CONF_TREND_WINDOW: 10}
+            every_reading(ENV),
+            **{CONF_ANOMALY_RULES: RULES, CONF_PREDICTION_HORIZON: 5, CONF_TREND_WINDOW: 10},
         ),
-        WEARABLE,
+        every_reading(WEARABLE),
     ]
 
 

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.iot_hub.kinds.sensor.heart_rate import heart_rate_entity
 
-from .conftest import WsConnect, state_of, until
+from .conftest import WsConnect, every_reading, state_of, until
 from .sensor_tools import CONSUMER, WEARABLE, WEARABLE_ID, WEARABLE_TOKEN
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
@@ -36,7 +36,7 @@ async def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContext
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
     """The wearable of consumer 22."""
-    return [WEARABLE]
+    return [every_reading(WEARABLE)]  # every heart rate recorded: the stats are exact
 
 
 async def _frame(ws: ClientWebSocketResponse) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from simulators.wearable import (
 )
 
 from .appliance_tools import broker_options, unique_prefix
-from .conftest import hub_entry, hub_of, state_of, until
+from .conftest import every_reading, hub_entry, hub_of, state_of, until
 from .sensor_tools import ENV, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
 
 # aiohttp re-arms the server socket's heartbeat timer when a closing socket still receives
@@ -60,7 +60,7 @@ type Readings = list[dict[str, float]]
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
     """An environment sensor (sensor_id 1) and a wearable (consumer 22)."""
-    return [ENV, WEARABLE]
+    return [every_reading(ENV), every_reading(WEARABLE)]  # the entities show every reading
 
 
 @pytest.fixture
