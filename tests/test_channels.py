@@ -32,7 +32,7 @@ from .channel_tools import (
     frame,
     system,
 )
-from .conftest import OVEN_TOKEN, WsConnect, hub_of, oven_subentry, until
+from .conftest import OVEN_TOKEN, WsConnect, every_reading, hub_of, oven_subentry, until
 from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE
 
 OVEN_ID_HERE = "oven_sub_channels"
@@ -41,7 +41,8 @@ OVEN_ID_HERE = "oven_sub_channels"
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
     """An environment sensor, a wearable and an oven (a device of another kind)."""
-    return [ENV, WEARABLE, oven_subentry(OVEN_ID_HERE, "Oven", OVEN_TOKEN)]
+    # Record interval 0: the entities show each reading at once (the budget has its own tests).
+    return [every_reading(ENV), WEARABLE, oven_subentry(OVEN_ID_HERE, "Oven", OVEN_TOKEN)]
 
 
 async def _listen(connect: ChannelConnect, token: str, channel: str, user: str = "") -> Any:
