@@ -231,3 +231,32 @@ async def test_a_kind_without_sessions_refuses_them(
     await hass.async_block_till_done()
     assert subentry.subentry_id not in init_integration.runtime_data.devices
     assert "of a kind this version does not know (plain)" in caplog.text
+
+
+async def test_a_kind_without_fields_in_every_flow(
+    hass: HomeAssistant, init_integration: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fieldless kind: reconfigured (name, record budget) and added over MQTT (topic id)."""
+    _token, toy_id = await _add_toy(hass, init_integration)
+    result = await init_integration.start_subentry_reconfigure_flow(hass, toy_id)
+    assert list(result["data_schema"].schema) == [CONF_NAME, "record_interval", "rotate_token"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_NAME: "Abacus", "record_interval": 0, "rotate_token": False}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.subentries[toy_id].data["record_interval"] == 0
+
+    mqtt_toy = replace(TOY, transports=("websocket", "mqtt"))
+    monkeypatch.setattr(kinds, "KINDS", (*kinds.KINDS[:-1], mqtt_toy))
+    result = await hass.config_entries.subentries.async_init(
+        (init_integration.entry_id, SUBENTRY_DEVICE), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_NAME: "Topic counter", CONF_KIND: "toy", "transport": "mqtt"}
+    )
+    assert result["step_id"] == "details"
+    assert list(result["data_schema"].schema) == ["mqtt_id"]  # nothing of the kind's own
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"mqtt_id": "counter-1"}
+    )
+    assert result["step_id"] == "topics"
