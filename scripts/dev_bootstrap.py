@@ -126,9 +126,15 @@ DEMO_DEVICES: Final = (
         # scripts/develop's simulate() reads .demo_<simulator module>_token.
         token_file=".demo_environment_sensor_token",
         area="Living room",
-        favorites=("value_temperatura", "value_humedad"),
+        favorites=("value_temperatura", "value_humedad", "problem"),
         hint="seed 001's sensor 1 (DHT22), a reading a second, a spike now and then",
-        fields={"sensor_id": 1, "tipo": "temperatura", "modelo": "DHT22"},
+        fields={
+            "sensor_id": 1,
+            "tipo": "temperatura",
+            "modelo": "DHT22",
+            # The simulator's spike (120 °C) is an anomaly: the problem sensor shows it.
+            "anomaly_rules": {"temperatura": {"min": 5, "max": 40, "jump": 10}},
+        },
         first_reading={"temperatura": 22.0, "humedad": 55.0},
     ),
     DemoDevice(
@@ -432,16 +438,21 @@ async def add_demo_device(api: Api, config: Path, entry_id: str, device: DemoDev
     start: dict[str, Any] = {"handler": [entry_id, "device"]}
     if existing is None:
         step = await api.call("POST", flows, start)
-        answers: list[dict[str, Any]] = [{"name": device.name, "kind": device.kind}]
-        if device.station is not None:  # a charger asks for its station id next
-            answers.append({"station_id": device.station})
-        if device.fields:  # so does a sensor for its numbers
-            answers.append(device.fields)
+        step = await api.call(
+            "POST", f"{flows}/{step['flow_id']}", {"name": device.name, "kind": device.kind}
+        )
+        if step.get("step_id") == "details":
+            # The kind's own fields: a charger's station, a sensor's numbers and rules, an
+            # oven's optional target temperature (left empty).
+            details = dict(device.fields)
+            if device.station is not None:
+                details["station_id"] = device.station
+            step = await api.call("POST", f"{flows}/{step['flow_id']}", details)
     else:  # the token is shown only once: issue a new one, keeping the rest of the form
         step = await api.call("POST", flows, {**start, "subentry_id": existing["subentry_id"]})
-        answers = [{**form_defaults(step), "rotate_token": True}]
-    for answer in answers:
-        step = await api.call("POST", f"{flows}/{step['flow_id']}", answer)
+        step = await api.call(
+            "POST", f"{flows}/{step['flow_id']}", {**form_defaults(step), "rotate_token": True}
+        )
     if step.get("step_id") != "token":
         raise BootstrapError(f"adding {device.name}: expected the token step, got {step}")
     await api.call("POST", f"{flows}/{step['flow_id']}", {})
