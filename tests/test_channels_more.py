@@ -4,7 +4,6 @@ the options flow, diagnostics, and the legacy client simulator end to end."""
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 import json
 from typing import Any
 
@@ -18,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.iot_hub.const import DOMAIN
-from custom_components.iot_hub.kinds.sensor import reading_view, surfaces
+from custom_components.iot_hub.kinds.sensor import surfaces
 from custom_components.iot_hub.kinds.sensor.live import live_of
 from custom_components.iot_hub.transport.limits import TokenBucket
 from simulators import legacy_channels
@@ -32,7 +31,7 @@ from .channel_tools import (
     frame,
     system,
 )
-from .conftest import OVEN_TOKEN, WsConnect, until
+from .conftest import OVEN_TOKEN, WsConnect, hub_of, until
 from .sensor_tools import ENV, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
 
 
@@ -185,9 +184,9 @@ async def test_reading_post_refusals(
     assert response.status == 413
     assert await response.json() == {"error": "Cuerpo demasiado grande"}
 
-    monkeypatch.setattr(
-        reading_view, "TokenBucket", partial(TokenBucket, rate=0.001, burst=1.0, tokens=1.0)
-    )
+    # The sensor's rate (200/s, bursts of 400) slowed down to one reading, then none.
+    wearable = next(d for d in hub_of(hass).devices.values() if d.name == "Wearable")
+    wearable.handler._post_bucket = TokenBucket(rate=0.001, burst=1.0, tokens=1.0)
     wear = {"Authorization": f"Bearer {WEARABLE_TOKEN}"}
     statuses = [
         (await client.post(url, json={"heart_rate": 70}, headers=wear)).status for _ in range(3)

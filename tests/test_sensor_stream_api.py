@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 
 from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.kinds.sensor.stream_views import MAX_BODY_BYTES
+from custom_components.iot_hub.transport.limits import TokenBucket
 
 from .conftest import WsConnect, hub_of
 from .sensor_tools import (
@@ -253,3 +254,22 @@ async def test_unsubscribe_leaves_the_group(
     await client.send_json_auto_id({"type": "unsubscribe_events", "subscription": sub_id})
     assert (await client.receive_json())["success"] is True
     assert live.streams.diagnostics()["subscribers"] == {}
+
+
+async def test_posting_faster_than_a_sensor_may_is_429(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Past the sensor's rate (here slowed to one reading) a POST is 429, logged once."""
+    handler = hub_of(hass).devices[WEARABLE_ID].handler
+    assert handler.may_post()  # 200/s, bursts of 400: what a connection may send
+    handler._post_bucket = TokenBucket(rate=0.001, burst=1.0, tokens=1.0)
+    client = await hass_client_no_auth()
+    statuses = [
+        (await client.post(URL, json=MOTION, headers=bearer(WEARABLE_TOKEN))).status
+        for _ in range(3)
+    ]
+    assert statuses == [201, 429, 429]
+    assert caplog.text.count("Wearable posts readings too fast") == 1

@@ -13,14 +13,11 @@ from typing import Final
 from ...const import TRANSPORT_MQTT, TRANSPORT_WEBSOCKET
 from ...kind import Kind
 from .config_flow import SensorFields, SensorOptions
-from .const import KIND
+from .const import KIND, MAX_RATE
 from .entities import ENTITIES
 from .handler import SensorHandler, wire_error
 from .live import SensorLive
 from .surfaces import async_register
-
-# A 100 Hz IMU with its heart rate and a margin: 4 times what ovens and chargers may send.
-MAX_RATE: Final = 200.0
 
 SENSOR: Final = Kind(
     key=KIND,

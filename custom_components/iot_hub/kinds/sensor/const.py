@@ -21,3 +21,7 @@ DEFAULT_TREND_WINDOW: Final = 10
 MAX_MINUTES: Final = 1440  # a day, for both
 PREDICTION_INTERVAL: Final = 30.0  # seconds between two rounds of a device's predictions
 ANOMALY_EVENT: Final = "anomaly"  # key of the event entity
+
+# Readings per second one sensor may send (bursts of twice that), over a connection or POSTs:
+# a 100 Hz IMU with its heart rate and a margin, 4 times what ovens and chargers may send.
+MAX_RATE: Final = 200.0

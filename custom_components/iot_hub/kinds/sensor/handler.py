@@ -23,10 +23,10 @@ from ...feed import FeedKind
 from ...kind import Inbound, KindContext, KindHandler, Source
 from ...protocol import ProtocolError
 from ...signals import Update
-from ...transport.limits import FailureThrottle
+from ...transport.limits import FailureThrottle, TokenBucket
 from .analysis import SensorAnalysis
 from .codec import MAX_VALUES, Reading, decode_reading
-from .const import CONF_CONSUMER_ID, CONF_MODELO, CONF_SENSOR_ID, CONF_TIPO
+from .const import CONF_CONSUMER_ID, CONF_MODELO, CONF_SENSOR_ID, CONF_TIPO, MAX_RATE
 from .entities import ANOMALY, PROBLEM, measurement_description, prediction_description
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class SensorHandler(KindHandler):
         stored = device.stored_state().get("names", [])
         self._names: list[str] = [name for name in stored if isinstance(name, str)][:MAX_NAMES]
         self._bad = FailureThrottle()
+        self._post_bucket = TokenBucket.for_rate(MAX_RATE)
         self.analysis = SensorAnalysis(device)
         device.keep_state(lambda: {"names": list(self._names)})
 
@@ -124,6 +125,18 @@ class SensorHandler(KindHandler):
         # After the reading's event: channels show the reading, then what it revealed.
         self.analysis.reading(reading.values, received)
         return reading_id
+
+    def may_post(self) -> bool:
+        """Whether another POSTed reading is within the kind's rate (else answer 429).
+
+        The same rate as over a connection (``Kind.max_rate``); a refusal is logged once a
+        minute per device.
+        """
+        if self._post_bucket.allow():
+            return True
+        if self._bad.should_report(f"{self.device.id}:post"):
+            _LOGGER.warning("%s posts readings too fast; refusing some", self.device.name)
+        return False
 
     @callback
     def posted(self, reading: Reading, at: datetime | None = None) -> int:

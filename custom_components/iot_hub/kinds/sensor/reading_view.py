@@ -7,8 +7,8 @@ with the reading object the ``readings`` channel sends (``channel_codec.reading_
 
 The device token comes as Bearer or ``?token=``; a wrong or missing one is 401 (counted
 toward HA's IP ban). ``sensor_id`` may be left out; naming another sensor's number is 403.
-A bad body is 400, one over ``MAX_BODY_BYTES`` 413; more than the device endpoint's rate per
-sensor (``limits.INBOUND_RATE``/s, bursts of ``INBOUND_BURST``) is 429.
+A bad body is 400, one over ``MAX_BODY_BYTES`` 413; more than a sensor's rate
+(``const.MAX_RATE``/s, bursts of twice that, as over a connection) is 429.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from ...protocol import ProtocolError
 from ...tokens import hash_token
 from ...transport.auth import LoginFailures
 from ...transport.http import BodyError, error_response, read_body, unauthorized
-from ...transport.limits import FailureThrottle, TokenBucket
 from ...transport.websocket import token_from
 from .channel_codec import decode_posted_reading, reading_object
 from .channel_views import BASE, NOT_LOADED
@@ -58,8 +57,6 @@ class ReadingsView(HomeAssistantView):
     def __init__(self, failures: LoginFailures) -> None:
         """``failures`` is shared by every seed-001 route."""
         self._failures = failures
-        self._buckets: dict[str, TokenBucket] = {}
-        self._floods = FailureThrottle()
 
     async def post(self, request: web.Request) -> web.Response:
         """Accept one reading; 201 with its object."""
@@ -73,9 +70,7 @@ class ReadingsView(HomeAssistantView):
             return unauthorized()
         handler = getattr(device, "handler", None)
         assert isinstance(handler, SensorHandler)  # every device of the kind has one
-        if not self._buckets.setdefault(device.id, TokenBucket()).allow():
-            if self._floods.should_report(device.id):
-                _LOGGER.warning("%s posts readings too fast; refusing some", device.name)
+        if not handler.may_post():
             return error_response(HTTPStatus.TOO_MANY_REQUESTS, "Demasiadas lecturas")
         try:
             sensor_id, reading = decode_posted_reading(await read_body(request, MAX_BODY_BYTES))

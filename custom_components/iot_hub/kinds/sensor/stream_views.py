@@ -215,6 +215,8 @@ class ReadingView(HomeAssistantView):
             ):
                 return _detail(HTTPStatus.NOT_FOUND, "unknown consumer")
             return _detail(HTTPStatus.FORBIDDEN, "the token is another device's")
+        if not handler.may_post():
+            return _detail(HTTPStatus.TOO_MANY_REQUESTS, "too many readings")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _too_large()
         body = bytearray()
