@@ -22,11 +22,13 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.iot_hub.const import DOMAIN
+from custom_components.iot_hub.feed import FeedKind
 from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kinds.appliance.directory import ApplianceDirectory
 
 from .appliance_tools import SERIAL, broker_options, device_client, state, unique_prefix
 from .conftest import SetupMqtt, hub_entry, hub_of, state_of, until
+from .sensor_tools import follow_feed
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -419,11 +421,16 @@ async def test_a_claimed_devices_bad_reports_are_logged_once_a_minute(
         await publish_until(device, topic, state(temp=5), lambda: directory(hub).devices())
         await claim_in_ui(hass)
         handler = next(iter(hub.devices.values())).handler
+        events, unsubscribe = follow_feed(hass, hub.entry_id)
         await device.publish(topic, b'{"serial_number":"TMP0603IF1WD","estado":1}', qos=1)
         await device.publish(topic, state("SOMEONE_ELSE", temp=99), qos=1)
         await device.publish(topic, state(temp=6), qos=1)
         await until(lambda: handler.parametros == {"temp": 6})
+        unsubscribe()
     assert caplog.text.count("sent a state that cannot be read") == 1
+    # Told as an error (seed 001's system_event) as often as it is logged.
+    errors = [event.data for event in events if event.kind is FeedKind.ERROR]
+    assert len(errors) == 1 and errors[0]["message"].startswith("Estado rechazado: ")
     assert directory(hub).devices()[0].parametros == {"temp": 6}
 
 

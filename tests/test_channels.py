@@ -622,3 +622,32 @@ async def test_stale_and_foreign_events_are_skipped(
     live.channel_events.system("info", "fin", {}, channel="locations")
     assert (await frame(sensors))["message"] == "fin"
     assert (await frame(locations))["message"] == "fin"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_a_reading_that_cannot_be_read_is_a_system_error(
+    hass: HomeAssistant,
+    channel_connect: ChannelConnect,
+    ws_connect: WsConnect,
+    hass_access_token: str,
+) -> None:
+    """The device's refused reading is seed 001's system_event error, once a minute like its
+    log line; the device and its neighbours go on."""
+    general = await _listen(channel_connect, hass_access_token, "general")
+    env = await ws_connect(f"?token={ENV_TOKEN}")
+    assert (await frame(general))["message"] == "Dispositivo conectado"
+    await env.send_str('{"temperatura": "hot"}')
+    error = await frame(general)
+    assert exact(error) == system(
+        "error",
+        "Lectura rechazada: temperatura must be a number",
+        {
+            "device": "Environment",
+            "kind": "sensor",
+            "message": "Lectura rechazada: temperatura must be a number",
+        },
+    )
+    await env.send_str("not json")  # within the minute: logged and told once only
+    await env.send_str('{"temperatura": 21}')
+    nxt = await frame(general)
+    assert nxt["type"] == "entity_event" and nxt["data"]["temperatura"] == 21

@@ -21,6 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from ...descriptions import IotHubEntityDescription
 from ...errors import ErrorKey, IotHubError
+from ...feed import FeedKind
 from ...kind import Inbound, KindContext, KindHandler
 from ...protocol import ProtocolError
 from ...sessions import ActorRef
@@ -138,6 +139,7 @@ class ApplianceHandler(KindHandler):
     def _log_bad(self, why: str) -> None:
         if self._bad_reports.should_report(self.serial):
             _LOGGER.warning("%s sent a state that cannot be read: %s", self.device.name, why)
+            self.device.publish(FeedKind.ERROR, {"message": f"Estado rechazado: {why}"})
 
     # -- configuration out -----------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ class SensorHandler(KindHandler):
     def _refuse(self, inbound: Inbound, why: str) -> None:
         if self._bad.should_report(self.device.id):
             _LOGGER.warning("%s sent a reading that cannot be read: %s", self.device.name, why)
+            # Seed 001's system_event "error", as often as the log line (once a minute).
+            self.device.publish(FeedKind.ERROR, {"message": f"Lectura rechazada: {why}"})
         inbound.link.send_text(encode_error(why))
 
     @callback
