@@ -38,6 +38,7 @@ from .conftest import (
     until,
 )
 from .sensor_tools import ENV, ENV_ID, ENV_TOKEN
+from .state_writes import applied, counting_writes
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -126,6 +127,52 @@ async def test_readings_are_recorded_at_most_once_per_interval(
     assert state_of(hass, TEMPERATURE) == "unavailable"
     assert (await recorded(hass, TEMPERATURE, start))[-2:] == ["200.0", "unavailable"]
     assert await recorded(hass, CONNECTIVITY, start) == ["off"]
+
+
+async def test_an_interval_writes_only_what_changed_since_the_last_write(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
+) -> None:
+    """At an interval's end, the latest reading is written only if it differs from the state.
+
+    (Each reading is waited for: a repeated value does not show when it arrived.)
+
+    Readings that went and came back within the interval write nothing; the same value
+    repeated writes nothing, at once or at the end; a change is written at the end as before.
+    """
+    oven = await ws_connect(f"?token={OVEN_TOKEN}")
+    await until(lambda: state_of(hass, CONNECTIVITY) == "on")
+    await hass.async_block_till_done()
+
+    async def each(oven: object, values: list[float]) -> None:
+        for value in values:
+            await applied(hass, OVEN_ID, oven.send_str(str(value)))  # type: ignore[attr-defined]
+
+    with counting_writes(hass) as writes:
+        await each(oven, [100.0])  # at once, and an interval opens
+        assert writes.written[TEMPERATURE] == 1
+        await each(oven, [101.0, 102.0, 100.0])  # back where it was
+        end_interval(hass)
+        await hass.async_block_till_done()
+        assert writes.written[TEMPERATURE] == 1
+        assert state_of(hass, TEMPERATURE) == "100.0"
+
+        await each(oven, [100.0, 100.0])  # the same, within the next interval
+        end_interval(hass)
+        await hass.async_block_till_done()
+        assert writes.written[TEMPERATURE] == 1
+
+        await each(oven, [100.0, 104.0, 105.0])  # a change: at the end
+        assert writes.written[TEMPERATURE] == 1
+        end_interval(hass)
+        await hass.async_block_till_done()
+        assert writes.written[TEMPERATURE] == 2
+        assert state_of(hass, TEMPERATURE) == "105.0"
+
+        end_interval(hass)  # a quiet interval; then the same value once: nothing written
+        await hass.async_block_till_done()
+        await each(oven, [105.0])
+        assert writes.written[TEMPERATURE] == 2
+        assert writes.written == writes.changed
 
 
 @pytest.mark.parametrize(

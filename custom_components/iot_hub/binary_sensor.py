@@ -41,17 +41,19 @@ class IotHubBinarySensor(IotHubEntity, BinarySensorEntity):
 
     entity_description: IotHubBinarySensorDescription
 
-    @property
-    def is_on(self) -> bool:
-        """Current value from the device's kind."""
+    def _value(self) -> bool:
         return self.entity_description.is_on_fn(self.handler)
 
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Extra context, such as which quantities are anomalous."""
+    def _attributes(self) -> dict[str, Any] | None:
         if (attributes_fn := self.entity_description.attributes_fn) is None:
             return None
         return attributes_fn(self.handler)
+
+    @property
+    def is_on(self) -> bool:
+        """Current value from the device's kind."""
+        on: bool = self._showing()
+        return on
 
 
 class IotHubRestoredBinarySensor(IotHubBinarySensor, RestoreEntity):

@@ -8,6 +8,13 @@ The record budget: what readings change is written at most once per the device's
 reading after a quiet interval is written at once; those within the interval make one write
 at its end, with the latest value. Everything else a device does is written at once, and
 nothing but these entity states is held back (sessions, the feed, streams, clients).
+
+Only what changed is written: a reading (or an interval's end) writes an entity only if what
+it would show (its availability, value and attributes) differs from what was last written,
+or if it forces updates (``force_update``). A state write costs HA's whole path (dozens of µs)
+even when its state machine then finds the state identical, so the check comes first. What
+each write shows is computed once and kept: the platforms' properties read it during the
+write, and the next reading compares against it.
 """
 
 from __future__ import annotations
@@ -35,12 +42,22 @@ from .signals import Update, signal_device_added, signal_device_update, signal_n
 MANUFACTURER = "iot_hub"
 
 
+# What an entity shows: availability, the value's type and value (0 and 0.0 are different
+# states: "0" and "0.0"), and its attributes (None without any).
+type Shown = tuple[bool, type[Any], Any, dict[str, Any] | None]
+
+
 class IotHubEntity(Entity):
     """An entity of one iot_hub device."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
     entity_description: IotHubEntityDescription
+
+    # What the last write showed (None: nothing written yet), and what the write in progress
+    # shows (None outside a write): the properties read it rather than compute it again.
+    _written: Shown | None = None
+    _writing: Shown | None = None
 
     def __init__(self, device: DeviceRuntime, description: IotHubEntityDescription) -> None:
         """Bind to a device."""
@@ -65,6 +82,50 @@ class IotHubEntity(Entity):
     def available(self) -> bool:
         """Unavailable while the device is disconnected (except for diagnostics of that)."""
         return self.entity_description.available_offline or self.device.connected
+
+    # -- what the entity shows ----------------------------------------------------------------
+
+    def _value(self) -> Any:
+        """The description's value: what the platform shows as its state (none here)."""
+        return None
+
+    def _attributes(self) -> dict[str, Any] | None:
+        """The description's attributes (none here)."""
+        return None
+
+    def _shown(self) -> Shown:
+        value = self._value()
+        return (self.available, type(value), value, self._attributes())
+
+    def _showing(self) -> Any:
+        """The value to show: the write's in progress, else the description's now."""
+        return self._value() if (shown := self._writing) is None else shown[2]
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The description's attributes (a running session's id, anomalies, ...)."""
+        return self._attributes() if (shown := self._writing) is None else shown[3]
+
+    @callback
+    def _async_write_ha_state(self) -> None:
+        """Every write (HA's own too) computes what it shows once, and keeps it."""
+        if (shown := self._writing) is None:
+            self._writing = shown = self._shown()
+        try:
+            super()._async_write_ha_state()
+        finally:
+            self._writing = None
+        self._written = shown
+
+    @callback
+    def _async_write_changed(self) -> None:
+        """Write if the entity would show something else than it last did (or forces it)."""
+        shown = self._shown()
+        if shown != self._written or self.force_update:
+            self._writing = shown
+            self.async_write_ha_state()
+
+    # -- dispatcher wiring -------------------------------------------------------------------
 
     async def async_added_to_hass(self) -> None:
         """Follow the updates this entity shows; readings within the record budget."""
@@ -97,12 +158,14 @@ class IotHubEntity(Entity):
         """A reading: written at once after a quiet interval, else at the interval's end.
 
         Runs for every reading of the device (thousands a second on a big hub): within an
-        interval it only sets a flag.
+        interval it only sets a flag. A reading that changes nothing this entity shows is
+        not written, but opens the interval all the same: the intervals (and so what the
+        recorder gets) are what they would be if every reading were written.
         """
         if self._window is not None:
             self._reading_waits = True
             return
-        self.async_write_ha_state()
+        self._async_write_changed()
         self._async_open_window()
 
     @callback
@@ -113,11 +176,15 @@ class IotHubEntity(Entity):
 
     @callback
     def _async_window_end(self, _now: datetime) -> None:
-        """The interval is over: write the latest reading if one waits, and start another."""
+        """The interval is over: write the latest reading if one waits, and start another.
+
+        Written only if it changed what was last written: readings that went and came back
+        within the interval write nothing.
+        """
         self._window = None
         if self._reading_waits:
             self._reading_waits = False
-            self.async_write_ha_state()
+            self._async_write_changed()
             self._async_open_window()
 
     @callback

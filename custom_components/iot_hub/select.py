@@ -30,10 +30,14 @@ class IotHubSelect(IotHubEntity, SelectEntity):
 
     entity_description: IotHubSelectDescription
 
+    def _value(self) -> str | None:
+        return self.entity_description.current_fn(self.handler)
+
     @property
     def current_option(self) -> str | None:
         """The option in force."""
-        return self.entity_description.current_fn(self.handler)
+        option: str | None = self._showing()
+        return option
 
     @translate_errors
     async def async_select_option(self, option: str) -> None:

@@ -39,17 +39,19 @@ class IotHubSensor(IotHubEntity, SensorEntity):
 
     entity_description: IotHubSensorDescription
 
-    @property
-    def native_value(self) -> StateType:
-        """Current value from the device's kind."""
+    def _value(self) -> StateType:
         return self.entity_description.value_fn(self.handler)
 
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Extra context, such as the running session's id."""
+    def _attributes(self) -> dict[str, Any] | None:
         if (attributes_fn := self.entity_description.attributes_fn) is None:
             return None
         return attributes_fn(self.handler)
+
+    @property
+    def native_value(self) -> StateType:
+        """Current value from the device's kind."""
+        value: StateType = self._showing()
+        return value
 
     @property
     def native_unit_of_measurement(self) -> str | None:

@@ -32,10 +32,14 @@ class IotHubSwitch(IotHubEntity, SwitchEntity):
 
     entity_description: IotHubSwitchDescription
 
+    def _value(self) -> bool | None:
+        return self.entity_description.is_on_fn(self.handler)
+
     @property
     def is_on(self) -> bool | None:
         """What the device last reported."""
-        return self.entity_description.is_on_fn(self.handler)
+        on: bool | None = self._showing()
+        return on
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Ask the device to turn on."""
