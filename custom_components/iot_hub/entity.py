@@ -11,10 +11,11 @@ nothing but these entity states is held back (sessions, the feed, streams, clien
 
 Only what changed is written: a reading (or an interval's end) writes an entity only if what
 it would show (its availability, value and attributes) differs from what was last written,
-or if it forces updates (``force_update``). A state write costs HA's whole path (dozens of µs)
-even when its state machine then finds the state identical, so the check comes first. What
-each write shows is computed once and kept: the platforms' properties read it during the
-write, and the next reading compares against it.
+or if it forces updates (``force_update``). A state write costs HA's whole path (about 14 µs
+of loop CPU per write skipped in ``benchmarks.warm_writes``) even when its state machine
+then finds the state identical, so the check comes first. What each write shows is computed once and kept: the
+platforms' properties read it during the write, and the next reading compares against it.
+HA's ``last_reported`` of such a state therefore moves when it changes, not at each reading.
 """
 
 from __future__ import annotations
