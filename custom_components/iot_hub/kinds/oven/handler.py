@@ -114,9 +114,12 @@ class OvenHandler(KindHandler):
         """Fold the reading into the trend; every 30 s, the time to target from it."""
         now = at.timestamp()
         self.trend.add(now, temperature)
-        if (target := self.target) is None or now < self._next_round:
+        if now < self._next_round:
             return
+        # The target is read once a round, not per reading; a new one resets the round.
         self._next_round = now + PREDICTION_INTERVAL
+        if (target := self.target) is None:
+            return
         self.time_to_target = self.trend.time_to(target, now)
         self.device.notify(Update.PREDICTION)
         if self.time_to_target is None:
