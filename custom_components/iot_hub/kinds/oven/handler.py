@@ -21,7 +21,7 @@ from ...descriptions import IotHubEntityDescription
 from ...errors import ErrorKey, IotHubError
 from ...feed import FeedKind
 from ...kind import Inbound, KindContext, KindHandler, Source
-from ...protocol import ProtocolError
+from ...protocol import NUMBER_TYPES, ProtocolError
 from ...sessions import ActorRef, Session
 from ...signals import Update
 from .codec import (
@@ -77,7 +77,7 @@ class OvenHandler(KindHandler):
     def target(self) -> float | None:
         """The temperature the user wants the oven at, if any."""
         target = self.device.data.get(CONF_TARGET_TEMPERATURE)
-        return float(target) if isinstance(target, int | float) else None
+        return float(target) if isinstance(target, NUMBER_TYPES) else None
 
     @callback
     def receive(self, inbound: Inbound) -> None:
