@@ -12,6 +12,7 @@ from typing import Any
 from homeassistant.components.sensor import SensorStateClass
 
 from ...descriptions import ON_READING, IotHubSensorDescription
+from ...protocol import NUMBER_TYPES
 from ...quantities import quantity_of
 from .codec import Parameter
 
@@ -20,7 +21,7 @@ MEASUREMENT = SensorStateClass.MEASUREMENT
 
 def is_number(value: Any) -> bool:
     """A number a numeric sensor may show (booleans are not)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, NUMBER_TYPES) and not isinstance(value, bool)
 
 
 def parameter_description(key: str, first: Parameter) -> IotHubSensorDescription:

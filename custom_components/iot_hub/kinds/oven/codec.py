@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 import json
 import math
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from ...protocol import ProtocolError
 from ...protocol.json_frames import parse_json_object
@@ -40,9 +40,8 @@ class Identify:
     client_type: str
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A temperature reading from the oven, in °C."""
+class Reading(NamedTuple):
+    """A temperature reading from the oven, in °C (a named tuple: one is built per reading)."""
 
     temperature: float
 

@@ -21,7 +21,7 @@ from ...descriptions import IotHubEntityDescription
 from ...errors import ErrorKey, IotHubError
 from ...feed import FeedKind
 from ...kind import Inbound, KindContext, KindHandler, Source
-from ...protocol import ProtocolError
+from ...protocol import NUMBER_TYPES, ProtocolError
 from ...sessions import ActorRef, Session
 from ...signals import Update
 from .codec import (
@@ -77,7 +77,7 @@ class OvenHandler(KindHandler):
     def target(self) -> float | None:
         """The temperature the user wants the oven at, if any."""
         target = self.device.data.get(CONF_TARGET_TEMPERATURE)
-        return float(target) if isinstance(target, int | float) else None
+        return float(target) if isinstance(target, NUMBER_TYPES) else None
 
     @callback
     def receive(self, inbound: Inbound) -> None:
@@ -114,9 +114,12 @@ class OvenHandler(KindHandler):
         """Fold the reading into the trend; every 30 s, the time to target from it."""
         now = at.timestamp()
         self.trend.add(now, temperature)
-        if (target := self.target) is None or now < self._next_round:
+        if now < self._next_round:
             return
+        # The target is read once a round, not per reading; a new one resets the round.
         self._next_round = now + PREDICTION_INTERVAL
+        if (target := self.target) is None:
+            return
         self.time_to_target = self.trend.time_to(target, now)
         self.device.notify(Update.PREDICTION)
         if self.time_to_target is None:

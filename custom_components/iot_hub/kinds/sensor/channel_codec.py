@@ -53,12 +53,16 @@ def user_id(raw: str | None) -> str | None:
     return text or None
 
 
+# Built once: ``list | tuple`` written in the call makes a union object each time.
+_SEQUENCES: Final = (list, tuple)
+
+
 def jsonable(value: Any) -> Any:
     """``value`` with times as seed-001 timestamps and tuples as lists (JSON as the seed)."""
     if isinstance(value, datetime):
         return timestamp(value)
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, _SEQUENCES):
         return [jsonable(item) for item in value]
     return value

@@ -125,6 +125,10 @@ class ChannelEvents:
     @callback
     def feed(self, event: FeedEvent) -> None:
         """One thing that happened to a device."""
+        if event.kind is FeedKind.READING:  # the many: nothing to do while no client listens
+            if self.channels.count and event.device_kind == KIND:
+                self._reading(event)
+            return
         match event.kind:
             case FeedKind.CONNECTED | FeedKind.DISCONNECTED:
                 level: Level = "info" if event.kind is FeedKind.CONNECTED else "warning"
@@ -138,8 +142,6 @@ class ChannelEvents:
                 return  # only sensors are seed 001's entities
             case FeedKind.DEVICE_ADDED | FeedKind.DEVICE_UPDATED | FeedKind.DEVICE_REMOVED:
                 self._sensor_changed(event)
-            case FeedKind.READING:
-                self._reading(event)
             case _:  # anomalies, their resolution, predictions
                 self._analysis(event)
 
@@ -179,8 +181,6 @@ class ChannelEvents:
         )
 
     def _reading(self, event: FeedEvent) -> None:
-        if not self.channels.count:
-            return
         # Every sensor's record is known from the first client on (``prime``, then the
         # lifecycle events): none means a reading that raced its device's removal.
         if (record := self._sensors.get(event.device_id)) is None:

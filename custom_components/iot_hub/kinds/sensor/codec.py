@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 import math
 from typing import Any, Final, Literal
 
-from ...protocol import ProtocolError
+from ...protocol import NUMBER_TYPES, ProtocolError
 from ...protocol.json_frames import parse_json_object
 
 CHANNELS: Final = ("general", "sensors", "readings", "locations", "anomalies", "predictions")
@@ -174,7 +174,7 @@ def channel_stats(users: Sequence[tuple[str | None, datetime]]) -> dict[str, Any
 
 
 def _value(key: str, raw: object) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
+    if isinstance(raw, bool) or not isinstance(raw, NUMBER_TYPES):
         raise ProtocolError(f"{key} must be a number")
     value = float(raw)
     if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:

@@ -103,14 +103,17 @@ class SensorHandler(KindHandler):
     def accept(self, reading: Reading, at: datetime | None = None) -> int:
         """Apply a reading (from any transport, or posted to the legacy REST routes); its id."""
         received = at or dt_util.utcnow()
-        if any(name not in self.values for name in reading.values):
-            self._learn(reading.values)
         values = self.values
+        unseen = False
         for name, value in reading.values.items():
             # Only the names that have a sensor are kept: a device inventing names forever
             # must not grow the hub's memory (the feed still carries the whole reading).
             if name in values:
                 values[name] = value
+            else:
+                unseen = True
+        if unseen:  # one loop, no generator per reading; learning sets the new names' values
+            self._learn(reading.values)
         self.reading_at = received
         self.device.reading(received)
         self.device.notify(Update.READING)

@@ -27,7 +27,7 @@ import json
 import math
 from typing import Any, Final
 
-from ...protocol import ProtocolError
+from ...protocol import NUMBER_TYPES, ProtocolError
 from ...protocol.json_frames import parse_json_object
 from .codec import MAX_ABS_VALUE, MOTION_KEYS
 
@@ -169,7 +169,7 @@ def _time(raw: object) -> datetime | None:
 
 
 def _finite(raw: object) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
+    if isinstance(raw, bool) or not isinstance(raw, NUMBER_TYPES):
         return None
     value = float(raw)
     return value if math.isfinite(value) and abs(value) <= MAX_ABS_VALUE else None
