@@ -771,6 +771,13 @@ def schedule_table(results: Sequence[Result], *, senders: str) -> list[str]:
     ]
 
 
+def gc_ratio(value: float, base: float) -> str:
+    """``ratio``, or "∞ (none in)" when the baseline collected nothing in the window at all."""
+    if base == 0 and value > 0:
+        return "∞ (none in)"
+    return ratio(value, base)
+
+
 def schedule_comparison(*, hub: Result, raw: Result, items: str) -> list[str]:
     """iot_hub against raw aiohttp on what the separate-process senders measure."""
     hub_gc, raw_gc = hub.gc or GcWatch(), raw.gc or GcWatch()
@@ -790,13 +797,13 @@ def schedule_comparison(*, hub: Result, raw: Result, items: str) -> list[str]:
             f"{us(raw.process_cpu_per_item)} µs, every thread of HA's process)"
         ),
         (
-            f"  GC work per item     {ratio(hub.gc_per_item, raw.gc_per_item)} raw aiohttp "
+            f"  GC work per item     {gc_ratio(hub.gc_per_item, raw.gc_per_item)} raw aiohttp "
             f"({us(hub.gc_per_item)} vs {us(raw.gc_per_item)} µs per {items.removesuffix('s')};"
             f" {hub_gc.count} vs {raw_gc.count} collections, "
             f"{hub_gc.by_generation[2]} vs {raw_gc.by_generation[2]} full)"
         ),
         (
-            f"  longest GC pause     {ratio(hub_gc.longest, raw_gc.longest)} raw aiohttp "
+            f"  longest GC pause     {gc_ratio(hub_gc.longest, raw_gc.longest)} raw aiohttp "
             f"({ms(hub_gc.longest)} vs {ms(raw_gc.longest)} ms; total "
             f"{ms(hub_gc.total)} vs {ms(raw_gc.total)} ms)"
         ),

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from benchmarks.common import GcWatch
+from benchmarks.common import GcWatch, gc_ratio
 from benchmarks.flame import NO_PYTHON_FRAME, read_folded, render_folded
 from benchmarks.home_assistant import REPO_ROOT
 from benchmarks.ovens import DEFAULT_OVENS, build_parser, hub_capacity
@@ -172,6 +172,12 @@ def test_gc_watch_counts_collections_per_generation() -> None:
     assert watch.by_generation[2] >= 1
     assert watch.count == sum(watch.by_generation)
     assert watch.longest <= watch.total
+    # A baseline that collected nothing: said so, not hidden as "n/a".
+    assert (gc_ratio(2.0, 0.0), gc_ratio(0.0, 0.0), gc_ratio(3.0, 1.5)) == (
+        "∞ (none in)",
+        "n/a",
+        "2.00x",
+    )
 
 
 def test_flame_top_functions() -> None:
