@@ -41,6 +41,8 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_component import EntityComponent
 
+from custom_components.iot_hub.capacity import devices_per_hub
+from custom_components.iot_hub.kinds import kind_named
 from custom_components.iot_hub.transport.limits import INBOUND_RATE
 
 from .home_assistant import free_port
@@ -857,6 +859,39 @@ def build_parser(
     return parser
 
 
+def add_sender_options(parser: argparse.ArgumentParser) -> None:
+    """``--senders process|thread`` and ``--sender-processes``: where the devices run."""
+    parser.add_argument(
+        "--senders",
+        choices=("process", "thread"),
+        default="process",
+        help=(
+            "where the devices run: separate processes, latency also against the schedule; or"
+            " a thread of HA's process, as before (default %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--sender-processes",
+        type=int,
+        default=1,
+        help="how many sender processes share the devices (default %(default)s)",
+    )
+
+
+def senders_text(args: argparse.Namespace) -> str:
+    """How the report names the senders."""
+    if args.senders == "thread":
+        return "senders on their own thread"
+    return f"senders in {args.sender_processes} separate process(es)"
+
+
+def hub_capacity(kind: str) -> int:
+    """How many devices of ``kind`` one hub holds (HA's cap on an entry's enabled entities)."""
+    found = kind_named(kind)
+    assert found is not None
+    return devices_per_hub(found)
+
+
 def frames_per_device(
     parser: argparse.ArgumentParser,
     args: argparse.Namespace,
@@ -881,6 +916,8 @@ def frames_per_device(
     per_device: int = math.floor(args.rate * args.seconds)
     if not 1 <= getattr(args, devices) <= most_devices:
         parser.error(f"--{devices} must be between 1 and {most_devices}")
+    if not 1 <= getattr(args, "sender_processes", 1) <= getattr(args, devices):
+        parser.error(f"--sender-processes must be between 1 and --{devices}")
     if not 0 < args.rate <= 1000 or not 0 < args.seconds <= 600:
         parser.error("--rate must be in (0, 1000] and --seconds in (0, 600]")
     if not least <= per_device <= most:

@@ -44,17 +44,16 @@ import aiohttp
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
-from custom_components.iot_hub.capacity import devices_per_hub
-from custom_components.iot_hub.kinds import kind_named
-
 from .common import (
     Collector,
     Fleet,
     Result,
     SenderFleet,
+    add_sender_options,
     build_parser as build_common_parser,
     comparison,
     frames_per_device,
+    hub_capacity,
     measure_bare_ha,
     measure_load,
     peak_rss_line,
@@ -62,6 +61,7 @@ from .common import (
     run,
     schedule_comparison,
     schedule_table,
+    senders_text,
     table,
 )
 from .home_assistant import (
@@ -89,13 +89,6 @@ DEFAULT_OVEN_SECONDS: Final = 30.0
 # A reading's value is its sequence number / 10, which must stay within the oven codec's
 # plausible range (≤ 2000 °C): at most this many readings per oven.
 MAX_READINGS_PER_OVEN: Final = 20_000
-
-
-def hub_capacity() -> int:
-    """How many ovens one hub holds (HA's cap on a config entry's enabled entities)."""
-    oven = kind_named("oven")
-    assert oven is not None
-    return devices_per_hub(oven)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,13 +261,6 @@ async def measure_iot_hub(
     return result, kept, recorded
 
 
-def senders_text(args: argparse.Namespace) -> str:
-    """How the report names the senders."""
-    if args.senders == "thread":
-        return "senders on their own thread"
-    return f"senders in {args.sender_processes} separate process(es)"
-
-
 def _recorder_lines(recorded: RecorderFigures, hub: Result) -> list[str]:
     per_reading = recorded.rows / recorded.readings if recorded.readings else math.nan
     return [
@@ -382,21 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="run a measurement session on every oven during the iot_hub phase (default: yes)",
     )
-    parser.add_argument(
-        "--senders",
-        choices=("process", "thread"),
-        default="process",
-        help=(
-            "where the ovens run: separate processes, latency also against the schedule; or a"
-            " thread of HA's process, as before (default %(default)s)"
-        ),
-    )
-    parser.add_argument(
-        "--sender-processes",
-        type=int,
-        default=1,
-        help="how many sender processes share the ovens (default %(default)s)",
-    )
+    add_sender_options(parser)
     parser.add_argument(
         "--recorder",
         action="store_true",
@@ -423,10 +395,8 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         least=1,
         most=MAX_READINGS_PER_OVEN,
         items="readings",
-        most_devices=hub_capacity(),
+        most_devices=hub_capacity("oven"),
     )
-    if not 1 <= args.sender_processes <= args.ovens:
-        parser.error("--sender-processes must be between 1 and --ovens")
     before_hub = setup_recorder if args.recorder else None
     async with running_home_assistant(args.ovens, before_hub=before_hub) as ha:
         if args.recorder:

@@ -139,9 +139,16 @@ class ProcessFleet:
         per_device: int,
         *,
         processes: int = 1,
+        greeted: bool = False,
+        clock: float = 0.0,
     ) -> None:
-        """Plan ``per_device`` frames at ``rate``/s to each URL, split over ``processes``."""
+        """Plan ``per_device`` frames at ``rate``/s to each URL, split over ``processes``.
+
+        ``greeted`` and ``clock``: chargers await the server's greeting; their device clock.
+        """
         self._kind = kind
+        self._greeted = greeted
+        self._clock = clock
         self._urls = list(urls)
         self._rate = rate
         self.per_device = per_device
@@ -166,6 +173,8 @@ class ProcessFleet:
                 rate=self._rate,
                 per_device=self.per_device,
                 out=str(Path(self._tmp.name) / f"stamps-{first}.json"),
+                greeted=self._greeted,
+                clock=self._clock,
             )
             for first in range(0, len(self._urls), size)
         ]
@@ -197,6 +206,11 @@ class ProcessFleet:
         except BaseException:
             await self.finish()
             raise
+
+    async def wait_started(self) -> None:
+        """(Chargers) until every device was sent its session's ``start``."""
+        await asyncio.gather(*(p.command("started") for p in self._processes))
+        await asyncio.gather(*(p.expect("started") for p in self._processes))
 
     def go(self) -> None:
         """Start sending, on a schedule that starts a moment from now (wall clock)."""

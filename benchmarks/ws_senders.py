@@ -5,10 +5,13 @@
 garbage-collection pause or a busy loop in Home Assistant's process must not delay the
 stamping of "sent", or the pause would never show in the latency.
 
-It connects every device of the plan (one WebSocket each) and obeys its standard input, one
+It connects every device of the plan (one WebSocket each; ovens of seed 001, or chargers of
+seed 002, which await the server's greeting and send their session's id) and obeys its standard input, one
 command a line, answering on its standard output:
 
 * (on start) connect every device and send its hello; answers ``ready``;
+* ``started``: (chargers) wait until every device was sent its session's ``start``; answers
+  ``started``;
 * ``go START_NS``: run the schedule: frame ``seq`` of device ``i`` (of ``devices`` in the whole
   fleet, across processes) is due at ``START_NS + (i / (devices x rate) + seq / rate)`` s
   (devices staggered within a period, as real ones are not in sync; ``CLOCK_REALTIME``, shared
@@ -25,7 +28,6 @@ CPU on sending.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 import json
 from pathlib import Path
@@ -48,23 +50,47 @@ def oven_reading(seq: int) -> str:
     return f"{seq / 10:.1f}"
 
 
-# What a device of each kind sends: its hello, then frame ``seq``.
-KINDS: Final[dict[str, tuple[str | None, Callable[[int], str]]]] = {
-    "oven": (OVEN_HELLO, oven_reading),
-}
+# Charger metrics (seed 002): ``w`` = BASE_W + seq / 10 is unique and plausible (≤ 350 kW).
+BASE_W: Final = 1000.0
+TS_STEP: Final = 3.0  # device seconds between two metrics: the seed's cadence
+VOLTS: Final = 230.0
+KINDS: Final = frozenset({"oven", "charger"})
+
+
+def metrics_watts(seq: int) -> float:
+    """The power of charger frame ``seq``."""
+    return round(BASE_W + seq / 10, 1)
+
+
+def metrics_text(session_id: int | None, seq: int, ts: float) -> str:
+    """The seed's ``metrics`` frame number ``seq``: a unique power, 3 device seconds apart."""
+    watts = metrics_watts(seq)
+    return json.dumps(
+        {
+            "type": "metrics",
+            "session_id": session_id,
+            "v": VOLTS,
+            "a": round(watts / VOLTS, 2),
+            "w": watts,
+            "ts": ts + seq * TS_STEP,
+        },
+        separators=(",", ":"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What one sender process does."""
 
-    kind: str  # a key of KINDS
+    kind: str  # one of KINDS
     urls: list[str]  # one device each
     first_index: int  # the fleet index of urls[0]
     devices: int  # in the whole fleet (every process), for the stagger
     rate: float  # frames per second per device
     per_device: int
     out: str  # where the stamps go: JSON {"sent_ns": [[...] per device]} (0: not sent)
+    greeted: bool = False  # chargers: wait for the server's {"type": "connected"}
+    clock: float = 0.0  # chargers: the device clock of frame 0 (``ts``)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -103,38 +129,73 @@ class Senders:
         self._sockets: list[aiohttp.ClientWebSocketResponse] = []
         self._readers: list[asyncio.Task[None]] = []
         self.report = Report(error_frames=[], send_failures=[], close_codes=[])
+        count = len(plan.urls)
+        # Chargers: the server's greeting, and the session each was sent a ``start`` of.
+        self._greetings = [asyncio.Event() for _ in range(count)]
+        self._session_ids: list[int | None] = [None] * count
+        self._all_started = asyncio.Event()
 
     async def connect(self) -> None:
-        """Connect every device and send its hello."""
-        hello, _ = KINDS[self.plan.kind]
+        """Connect every device and send its hello (ovens) or await its greeting (chargers)."""
 
-        async def one(url: str) -> aiohttp.ClientWebSocketResponse:
+        async def one(local: int, url: str) -> aiohttp.ClientWebSocketResponse:
             ws = await self._session.ws_connect(url)
-            if hello is not None:
-                await ws.send_str(hello)
+            self._readers.append(asyncio.create_task(self._read(local, ws)))
+            if self.plan.kind == "oven":
+                await ws.send_str(OVEN_HELLO)
+            elif self.plan.greeted:
+                await self._greetings[local].wait()
             return ws
 
         async with asyncio.timeout(CONNECT_TIMEOUT):
-            self._sockets = list(await asyncio.gather(*(one(url) for url in self.plan.urls)))
-        self._readers = [asyncio.create_task(self._read(ws)) for ws in self._sockets]
+            self._sockets = list(
+                await asyncio.gather(*(one(i, url) for i, url in enumerate(self.plan.urls)))
+            )
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        # Read what the server sends so it is reported and never piles up.
+    def _error(self, text: str) -> None:
         assert self.report.error_frames is not None
+        self.report.errors += 1
+        if len(self.report.error_frames) < KEEP_ERRORS:
+            self.report.error_frames.append(text)
+
+    async def _read(self, local: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+        # Read what the server sends so it is reported and never piles up.
         async for msg in ws:
             if msg.type is not aiohttp.WSMsgType.TEXT:
                 continue
-            if msg.data.strip() in COMMANDS:
-                self.report.commands += 1
+            if self.plan.kind == "oven":
+                if msg.data.strip() in COMMANDS:
+                    self.report.commands += 1
+                else:
+                    self._error(msg.data)
                 continue
-            self.report.errors += 1
-            if len(self.report.error_frames) < KEEP_ERRORS:
-                self.report.error_frames.append(msg.data)
+            data = json.loads(msg.data)
+            match data.get("type"):
+                case "connected":
+                    self._greetings[local].set()
+                case "start":
+                    self._session_ids[local] = data["session_id"]
+                    self.report.commands += 1
+                    if None not in self._session_ids:
+                        self._all_started.set()
+                case "stop" | "sync_request":
+                    pass
+                case _:
+                    self._error(msg.data)
+
+    async def started(self) -> None:
+        """Until every charger was sent its session's ``start``."""
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await self._all_started.wait()
+
+    def _frame(self, local: int, seq: int) -> str:
+        if self.plan.kind == "oven":
+            return oven_reading(seq)
+        return metrics_text(self._session_ids[local], seq, self.plan.clock)
 
     async def run(self, start_ns: int) -> int:
         """Send the schedule from ``start_ns`` (wall clock); returns how many frames went out."""
         plan = self.plan
-        _, frame = KINDS[plan.kind]
         # Sleep on the monotonic clock (immune to clock steps); stamp on the shared wall clock.
         mono_start = time.monotonic_ns() + (start_ns - time.time_ns())
         stamps = [[0] * plan.per_device for _ in plan.urls]
@@ -151,7 +212,7 @@ class Senders:
                 delay = (due - time.monotonic_ns()) / 1e9
                 if delay > 0:
                     await asyncio.sleep(delay)
-                text = frame(seq)
+                text = self._frame(local, seq)
                 now = time.time_ns()
                 try:
                     await ws.send_str(text)
@@ -187,6 +248,9 @@ async def _main(plan: Plan) -> int:
             word, _, rest = line.partition(" ")
             if word == "go":
                 print(f"done {await senders.run(int(rest))}", flush=True)
+            elif word == "started":
+                await senders.started()
+                print("started", flush=True)
             else:
                 print(f"error unknown command {line!r}", flush=True)
         await senders.close()

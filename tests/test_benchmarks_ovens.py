@@ -12,30 +12,23 @@ import os
 from pathlib import Path
 import re
 import subprocess
-import sys
 
 import pytest
 
-from benchmarks.common import GcWatch, gc_ratio
+from benchmarks.common import GcWatch, gc_ratio, hub_capacity
 from benchmarks.flame import NO_PYTHON_FRAME, read_folded, render_folded
 from benchmarks.home_assistant import REPO_ROOT
-from benchmarks.ovens import DEFAULT_OVENS, build_parser, hub_capacity
+from benchmarks.ovens import DEFAULT_OVENS, build_parser
 from benchmarks.process_fleet import StampedCollector
 from benchmarks.ws_senders import Plan, due_offset_ns, oven_reading
+
+from .bench_tools import run_benchmark
 
 TINY = ["--ovens", "3", "--rate", "2", "--seconds", "2", "--bare-seconds", "0.1"]
 
 
-def _bench(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ovens", *argv],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+def _bench(*argv: str) -> subprocess.CompletedProcess[str]:
+    result = run_benchmark("ovens", *argv)
     assert result.returncode == 0, result.stderr[-4000:]
     return result
 
@@ -108,17 +101,10 @@ def test_arguments_reach_the_hub_capacity() -> None:
     args = build_parser().parse_args([])
     assert (args.ovens, args.rate, args.seconds) == (DEFAULT_OVENS, 1.0, 30.0) == (1000, 1, 30)
     assert (args.senders, args.sender_processes, args.recorder) == ("process", 1, False)
-    assert hub_capacity() >= 2000
-    too_many = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ovens", "--ovens", str(hub_capacity() + 1)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    assert hub_capacity("oven") >= 2000
+    too_many = run_benchmark("ovens", "--ovens", str(hub_capacity("oven") + 1), timeout=60)
     assert too_many.returncode == 2
-    assert f"--ovens must be between 1 and {hub_capacity()}" in too_many.stderr
+    assert f"--ovens must be between 1 and {hub_capacity('oven')}" in too_many.stderr
 
 
 def test_stamped_collector_measures_from_send_and_from_schedule() -> None:
