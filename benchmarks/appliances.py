@@ -44,7 +44,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 import contextlib
 from dataclasses import asdict, dataclass, field
-import gc
 import json
 import math
 import os
@@ -110,7 +109,7 @@ from custom_components.iot_hub.transport.mqtt.settings import (
     TRANSPORT_HOME_ASSISTANT,
 )
 
-from .common import ms, peak_rss_line, percentile, ratio, run, thread_cpu_seconds, us
+from .common import GcWatch, ms, peak_rss_line, percentile, ratio, run, thread_cpu_seconds, us
 from .home_assistant import EVERY_READING, REPO_ROOT, running_home_assistant_with
 from .mqtt_publishers import WARM_SEQ, Plan, serial_of, value_seq
 
@@ -237,34 +236,6 @@ def machine_busy_seconds() -> float:
     ticks = [int(value) for value in fields[1:]]
     idle = ticks[3] + ticks[4]  # idle, iowait
     return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(slots=True)
-class GcWatch:
-    """Garbage collections while installed: count, total and longest pause (seconds)."""
-
-    count: int = 0
-    total: float = 0.0
-    longest: float = 0.0
-    _started: float = 0.0
-
-    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-            return
-        pause = time.perf_counter() - self._started
-        self.count += 1
-        self.total += pause
-        self.longest = max(self.longest, pause)
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[GcWatch]:
-        """Count collections within the block."""
-        gc.callbacks.append(self._on_gc)
-        try:
-            yield self
-        finally:
-            gc.callbacks.remove(self._on_gc)
 
 
 # -- one path ------------------------------------------------------------------------------------

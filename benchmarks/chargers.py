@@ -22,9 +22,11 @@ charger), and has each send R ``metrics`` frames per second for S seconds. Measu
   ``benchmarks.ovens``).
 
 Every frame's ``w`` is unique (1000 W + its sequence number / 10), so a power state is matched
-to the frame that caused it. The senders are the oven benchmark's (``benchmarks.common``: their
-own event loop in a thread, ``time.perf_counter`` shared) with charger frames; CPU is the HA
-loop thread's.
+to the frame that caused it. The senders are the oven benchmark's with charger frames: by
+default in separate processes (``benchmarks.ws_senders``; latency also against each frame's
+due time by the schedule, GC and memory of the window; ``--senders process`` and
+``--sender-processes`` as in ``benchmarks.ovens``), or with ``--senders thread`` on their own
+event loop in a thread of HA's process. CPU is the HA loop thread's (and HA's whole process').
 """
 
 from __future__ import annotations
@@ -48,14 +50,19 @@ from .common import (
     Collector,
     Result,
     SenderFleet,
+    add_sender_options,
     build_parser as build_common_parser,
     comparison,
     frames_per_device,
+    hub_capacity,
     measure_bare_ha,
     measure_load,
     peak_rss_line,
     raw_aiohttp_server,
     run,
+    schedule_comparison,
+    schedule_table,
+    senders_text,
     table,
 )
 from .home_assistant import (
@@ -65,35 +72,12 @@ from .home_assistant import (
     start_sessions,
     stop_sessions,
 )
+from .process_fleet import ProcessFleet
+from .ws_senders import BASE_W, TS_STEP, metrics_text, metrics_watts
 
 DEFAULT_CHARGERS: Final = 20
-# w = BASE_W + seq / 10 stays a plausible charger power (≤ 350 kW) for this many frames.
-BASE_W: Final = 1000.0
 MAX_METRICS_PER_CHARGER: Final = 20_000
-TS_STEP: Final = 3.0  # device seconds between two metrics: the seed's cadence
-VOLTS: Final = 230.0
 SESSION_TIMEOUT: Final = 10.0
-
-
-def metrics_text(session_id: int | None, seq: int, ts: float) -> str:
-    """The seed's ``metrics`` frame number ``seq``: a unique power, 3 device seconds apart."""
-    watts = metrics_watts(seq)
-    return json.dumps(
-        {
-            "type": "metrics",
-            "session_id": session_id,
-            "v": VOLTS,
-            "a": round(watts / VOLTS, 2),
-            "w": watts,
-            "ts": ts + seq * TS_STEP,
-        },
-        separators=(",", ":"),
-    )
-
-
-def metrics_watts(seq: int) -> float:
-    """The power of frame ``seq``."""
-    return round(BASE_W + seq / 10, 1)
 
 
 def seq_value(watts: float) -> float:
@@ -187,22 +171,40 @@ def _raw_metric(text: str) -> float | None:
     return None
 
 
-async def measure_raw_aiohttp(chargers: int, rate: float, per_charger: int) -> Result:
+def fleet_of(
+    args: argparse.Namespace, urls: Sequence[str], per_charger: int, *, greeted: bool
+) -> ChargerFleet | ProcessFleet:
+    """The senders the command line asks for: separate processes, or a thread of this one."""
+    if args.senders == "thread":
+        return ChargerFleet(urls, args.rate, per_charger, greeted=greeted)
+    return ProcessFleet(
+        "charger",
+        urls,
+        args.rate,
+        per_charger,
+        processes=args.sender_processes,
+        greeted=greeted,
+        clock=time.time(),
+    )
+
+
+async def measure_raw_aiohttp(args: argparse.Namespace, per_charger: int) -> Result:
     """The same load against a plain aiohttp WebSocket server that decodes the JSON."""
     async with raw_aiohttp_server(_raw_charger, _raw_metric) as (port, install):
         urls = [
-            f"ws://127.0.0.1:{port}/ws?role=publisher&estacionId={i + 1}" for i in range(chargers)
+            f"ws://127.0.0.1:{port}/ws?role=publisher&estacionId={i + 1}"
+            for i in range(args.chargers)
         ]
         return await measure_load(
             "raw aiohttp WS server (JSON)",
-            ChargerFleet(urls, rate, per_charger, greeted=False),
-            rate=rate,
+            fleet_of(args, urls, per_charger, greeted=False),
+            rate=args.rate,
             install=install,
         )
 
 
 async def measure_iot_hub(
-    ha: RunningHomeAssistant, rate: float, per_charger: int
+    ha: RunningHomeAssistant, args: argparse.Namespace, per_charger: int
 ) -> tuple[Result, int, list[float]]:
     """The load through HA's HTTP server into iot_hub.
 
@@ -238,20 +240,27 @@ async def measure_iot_hub(
         f"{ha.ws_url}?role=publisher&estacionId={charger.station}&token={charger.token}"
         for charger in ha.chargers
     ]
-    fleet = ChargerFleet(urls, rate, per_charger, greeted=True)
+    fleet = fleet_of(args, urls, per_charger, greeted=True)
 
     async def before_go() -> None:
         nonlocal writes
         await start_sessions(hass, ids)
         # Every charger has its start (so its frames carry the session id) before the clock.
         async with asyncio.timeout(SESSION_TIMEOUT):
-            await fleet.all_started.wait()
+            if isinstance(fleet, ChargerFleet):
+                await fleet.all_started.wait()
+            else:
+                await fleet.wait_started()
         await hass.async_block_till_done()
         writes = 0
 
-    with device_paced_clock(rate):
+    with device_paced_clock(args.rate):
         result = await measure_load(
-            "iot_hub (HA HTTP server)", fleet, rate=rate, install=install, before_go=before_go
+            "iot_hub (HA HTTP server)",
+            fleet,
+            rate=args.rate,
+            install=install,
+            before_go=before_go,
         )
     # The chargers are gone by now; stopping still ends the sessions (as from the UI).
     kwh = []
@@ -283,7 +292,7 @@ def render(
             f"iot_hub charger benchmark: {args.chargers} chargers x {args.rate:g} metrics/s x "
             f"{args.seconds:g} s = {offered:g} metrics/s offered"
         ),
-        *table((raw, hub, *bare), "CPU µs/m"),
+        *table((raw, hub, *bare), "CPU µs/m", senders_text(args)),
         "",
         (
             "per s: metrics (or state writes) delivered per second; p50/p99: frame sent ->"
@@ -292,6 +301,11 @@ def render(
         (
             "CPU µs/m: HA loop-thread CPU per metrics frame; loop: that thread's CPU share of"
             " one core during the phase."
+        ),
+        *(
+            ["", *schedule_table((raw, hub), senders=senders_text(args))]
+            if args.senders == "process"
+            else []
         ),
         "",
         "iot_hub against the baselines",
@@ -306,6 +320,11 @@ def render(
             items="metrics",
             offered=offered,
             cpu_label="CPU per metric",
+        ),
+        *(
+            schedule_comparison(hub=hub, raw=raw, items="metrics")
+            if args.senders == "process"
+            else []
         ),
         (
             f"  state writes         {per_metric:.2f} per metric ({state_writes} states of "
@@ -327,13 +346,15 @@ def render(
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m benchmarks.chargers``."""
-    return build_common_parser(
+    parser = build_common_parser(
         prog="python -m benchmarks.chargers",
         description="Benchmark iot_hub's EV-charger path against raw aiohttp and bare HA.",
         devices="chargers",
         default_devices=DEFAULT_CHARGERS,
         rate_help="metrics/s per charger",
     )
+    add_sender_options(parser)
+    return parser
 
 
 async def async_main(argv: Sequence[str] | None = None) -> int:
@@ -348,13 +369,19 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     per_charger = frames_per_device(
-        parser, args, devices="chargers", least=2, most=MAX_METRICS_PER_CHARGER, items="metrics"
+        parser,
+        args,
+        devices="chargers",
+        least=2,
+        most=MAX_METRICS_PER_CHARGER,
+        items="metrics",
+        most_devices=hub_capacity("charger"),
     )
     async with running_home_assistant(0, charger_count=args.chargers) as ha:
         print(f"Home Assistant up on {ha.ws_url}; measuring raw aiohttp...", file=sys.stderr)
-        raw = await measure_raw_aiohttp(args.chargers, args.rate, per_charger)
+        raw = await measure_raw_aiohttp(args, per_charger)
         print("measuring iot_hub...", file=sys.stderr)
-        hub, writes, session_kwh = await measure_iot_hub(ha, args.rate, per_charger)
+        hub, writes, session_kwh = await measure_iot_hub(ha, args, per_charger)
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
     print(

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 import concurrent.futures
 import contextlib
 from dataclasses import dataclass, field
+import gc
 import logging
 import math
 import os
@@ -22,7 +31,7 @@ import platform
 import resource
 import sys
 import time
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -32,6 +41,8 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_component import EntityComponent
 
+from custom_components.iot_hub.capacity import devices_per_hub
+from custom_components.iot_hub.kinds import kind_named
 from custom_components.iot_hub.transport.limits import INBOUND_RATE
 
 from .home_assistant import free_port
@@ -80,6 +91,8 @@ class Collector:
     delivered: int = 0
     unmatched: int = 0
     last_delivery: float = math.nan
+    # Latencies against each frame's due time by the schedule (when the fleet knows it).
+    due_latencies: list[float] = field(default_factory=list)
     # Set (on the HA loop) once ``delivered`` reaches ``expected``.
     expected: float = math.inf
     all_delivered: asyncio.Event = field(default_factory=asyncio.Event)
@@ -112,6 +125,57 @@ class Collector:
         """When the first frame went out."""
         return min((row[0] for row in self.sent_at if not math.isnan(row[0])), default=math.nan)
 
+    def span(self) -> float:
+        """Seconds from the first frame sent to the last one delivered (NaN: none)."""
+        return self.last_delivery - self.first_sent
+
+
+@dataclass(slots=True)
+class GcWatch:
+    """Garbage collections while installed: count, total and longest pause (seconds).
+
+    Per generation too: full (generation 2) collections are the long pauses.
+    """
+
+    count: int = 0
+    total: float = 0.0
+    longest: float = 0.0
+    by_generation: list[int] = field(default_factory=lambda: [0, 0, 0])
+    total_by_generation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    _started: float = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        self.count += 1
+        self.total += pause
+        self.longest = max(self.longest, pause)
+        generation = min(info.get("generation", 0), 2)
+        self.by_generation[generation] += 1
+        self.total_by_generation[generation] += pause
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[GcWatch]:
+        """Count collections within the block."""
+        gc.callbacks.append(self._on_gc)
+        try:
+            yield self
+        finally:
+            gc.callbacks.remove(self._on_gc)
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set size so far, KiB (``ru_maxrss``; Linux counts KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def process_cpu_seconds() -> float:
+    """CPU time (user + system) of this whole process, every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -124,6 +188,43 @@ class Result:
     latencies: tuple[float, ...]  # sorted, seconds
     cpu_seconds: float  # HA loop thread, within the window
     note: str = ""
+    due_latencies: tuple[float, ...] = ()  # sorted, seconds, against the schedule
+    process_cpu_seconds: float = math.nan  # HA's whole process, within the window
+    gc: GcWatch | None = None  # collections within the window
+    peak_rss_kib: int = 0  # this process's peak RSS at the window's end
+    peak_rss_growth_kib: int = 0  # how much the window raised it
+
+    @property
+    def due_p50(self) -> float:
+        """Median latency against the schedule, seconds."""
+        return percentile(self.due_latencies, 0.50)
+
+    @property
+    def due_p99(self) -> float:
+        """99th percentile latency against the schedule, seconds."""
+        return percentile(self.due_latencies, 0.99)
+
+    @property
+    def due_max(self) -> float:
+        """Longest latency against the schedule, seconds."""
+        return self.due_latencies[-1] if self.due_latencies else math.nan
+
+    @property
+    def max_latency(self) -> float:
+        """Longest latency against the send, seconds."""
+        return self.latencies[-1] if self.latencies else math.nan
+
+    @property
+    def process_cpu_per_item(self) -> float:
+        """HA process CPU seconds (every thread) per delivered frame."""
+        return self.process_cpu_seconds / self.delivered if self.delivered else math.nan
+
+    @property
+    def gc_per_item(self) -> float:
+        """Seconds of garbage collection per delivered frame."""
+        if self.gc is None or not self.delivered:
+            return math.nan
+        return self.gc.total / self.delivered
 
     @property
     def rate(self) -> float:
@@ -325,15 +426,50 @@ class SenderFleet:
             self.collector.sent += 1
 
 
+class Fleet(Protocol):
+    """What ``measure_load`` drives: senders in a thread or in other processes."""
+
+    per_device: int
+
+    @property
+    def collector(self) -> Collector:
+        """Where deliveries are matched to sends."""
+
+    @property
+    def report(self) -> SenderReport:
+        """What the senders saw."""
+
+    def start(self) -> None:
+        """Start the senders; they connect every device."""
+
+    async def wait_connected(self) -> None:
+        """Until every device is connected."""
+
+    def go(self) -> None:
+        """Start sending."""
+
+    async def wait_sent(self) -> None:
+        """Until every device sent its last frame; ``collector.sent`` is final then."""
+
+    async def finish(self) -> None:
+        """Close every connection; latencies are final then."""
+
+
 async def measure_load(
     name: str,
-    fleet: SenderFleet,
+    fleet: Fleet,
     *,
     rate: float,
     install: Install,
     before_go: Callable[[], Awaitable[None]] | None = None,
+    after_load: Callable[[], Awaitable[None]] | None = None,
 ) -> Result:
-    """Drive ``fleet`` against one server; ``install`` hooks deliveries and returns an undo."""
+    """Drive ``fleet`` against one server; ``install`` hooks deliveries and returns an undo.
+
+    ``before_go`` runs once every device is connected; ``after_load`` the moment the last
+    frame arrived (or the settle timeout passed), outside the measured window and before the
+    devices disconnect.
+    """
     collector = fleet.collector
     uninstall = install(collector)
     try:
@@ -341,20 +477,27 @@ async def measure_load(
         await fleet.wait_connected()
         if before_go is not None:
             await before_go()
+        rss_before = peak_rss_kib()
+        process_before = process_cpu_seconds()
         cpu_before = thread_cpu_seconds()
-        fleet.go()
-        await fleet.wait_sent()
-        collector.expect(collector.sent)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SETTLE_TIMEOUT):
-                await collector.all_delivered.wait()
+        with GcWatch().watching() as gc_watch:
+            fleet.go()
+            await fleet.wait_sent()
+            collector.expect(collector.sent)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SETTLE_TIMEOUT):
+                    await collector.all_delivered.wait()
         cpu = thread_cpu_seconds() - cpu_before
+        process_cpu = process_cpu_seconds() - process_before
+        rss_after = peak_rss_kib()
+        if after_load is not None:
+            await after_load()
         await fleet.finish()
     finally:
         uninstall()
     # The planned window, or longer if the server fell behind and finished late.
     planned = fleet.per_device / rate
-    span = collector.last_delivery - collector.first_sent
+    span = collector.span()
     return Result(
         name=name,
         sent=collector.sent,
@@ -363,6 +506,11 @@ async def measure_load(
         latencies=tuple(sorted(collector.latencies)),
         cpu_seconds=cpu,
         note=_notes(fleet.report, collector),
+        due_latencies=tuple(sorted(collector.due_latencies)),
+        process_cpu_seconds=process_cpu,
+        gc=gc_watch,
+        peak_rss_kib=rss_after,
+        peak_rss_growth_kib=rss_after - rss_before,
     )
 
 
@@ -530,7 +678,9 @@ def _row(result: Result) -> str:
     return f"{row}   ({result.note})" if result.note else row
 
 
-def table(results: Sequence[Result], cpu_column: str) -> list[str]:
+def table(
+    results: Sequence[Result], cpu_column: str, senders: str = "senders on their own thread"
+) -> list[str]:
     """The report's opening: the machine, then a table of every path."""
     header = (
         f"{'path':<30} {'sent':>8} {'delivered':>9} {'per s':>10} {'p50 ms':>8} "
@@ -539,7 +689,7 @@ def table(results: Sequence[Result], cpu_column: str) -> list[str]:
     return [
         (
             f"Home Assistant {ha_const.__version__}, Python {platform.python_version()}, "
-            f"{platform.machine()}, {os.cpu_count()} CPUs; senders on their own thread"
+            f"{platform.machine()}, {os.cpu_count()} CPUs; {senders}"
         ),
         "",
         header,
@@ -578,6 +728,95 @@ def comparison(
     ]
 
 
+def _gc_cells(result: Result) -> str:
+    watch = result.gc
+    if watch is None:
+        return f"{'-':>16} {'-':>9} {'-':>9} {'-':>8}"
+    generations = "/".join(str(count) for count in watch.by_generation)
+    return (
+        f"{generations:>16} {watch.total * 1000:>9.1f} {watch.longest * 1000:>9.1f} "
+        f"{us(result.gc_per_item):>8}"
+    )
+
+
+def schedule_table(results: Sequence[Result], *, senders: str) -> list[str]:
+    """Latency against the schedule and the send, process CPU, GC and memory of each path."""
+    header = (
+        f"{'path':<30} {'p50 due':>8} {'p99 due':>8} {'max due':>8} {'p99 sent':>8} "
+        f"{'max sent':>8} {'proc µs':>8} {'GC g0/g1/g2':>16} {'GC ms':>9} {'GC max':>9} "
+        f"{'GC µs':>8} {'RSS MiB':>8} {'+window':>8}"
+    )
+    rows = [
+        (
+            f"{result.name:<30} {ms(result.due_p50):>8} {ms(result.due_p99):>8} "
+            f"{ms(result.due_max):>8} {ms(result.p99):>8} {ms(result.max_latency):>8} "
+            f"{us(result.process_cpu_per_item):>8} {_gc_cells(result)} "
+            f"{result.peak_rss_kib / 1024:>8.1f} {result.peak_rss_growth_kib / 1024:>8.1f}"
+        )
+        for result in results
+    ]
+    return [
+        f"Against the schedule ({senders}):",
+        header,
+        "-" * len(header),
+        *rows,
+        "",
+        (
+            "due: ms from when each frame was due by the schedule to its state written; sent:"
+            " from the sender's stamp; proc µs: HA's whole process (every thread) CPU per item;"
+        ),
+        (
+            "GC g0/g1/g2: collections of each generation in the window; GC ms: their total"
+            " pause; GC max: the longest, ms; GC µs: pause per item; RSS: peak RSS of HA's"
+            " process at the window's end, and how much the window raised it."
+        ),
+    ]
+
+
+def gc_ratio(value: float, base: float) -> str:
+    """``ratio``, or "∞ (none in)" when the baseline collected nothing in the window at all."""
+    if base == 0 and value > 0:
+        return "∞ (none in)"
+    return ratio(value, base)
+
+
+def schedule_comparison(*, hub: Result, raw: Result, items: str) -> list[str]:
+    """iot_hub against raw aiohttp on what the separate-process senders measure."""
+    hub_gc, raw_gc = hub.gc or GcWatch(), raw.gc or GcWatch()
+    return [
+        (
+            f"  p99 against schedule {ratio(hub.due_p99, raw.due_p99)} raw aiohttp "
+            f"({ms(hub.due_p99)} vs {ms(raw.due_p99)} ms; max {ms(hub.due_max)} vs "
+            f"{ms(raw.due_max)} ms)"
+        ),
+        (
+            f"  p50 against schedule {ratio(hub.due_p50, raw.due_p50)} raw aiohttp "
+            f"({ms(hub.due_p50)} vs {ms(raw.due_p50)} ms)"
+        ),
+        (
+            f"  process CPU per item {ratio(hub.process_cpu_per_item, raw.process_cpu_per_item)}"
+            f" raw aiohttp ({us(hub.process_cpu_per_item)} vs "
+            f"{us(raw.process_cpu_per_item)} µs, every thread of HA's process)"
+        ),
+        (
+            f"  GC work per item     {gc_ratio(hub.gc_per_item, raw.gc_per_item)} raw aiohttp "
+            f"({us(hub.gc_per_item)} vs {us(raw.gc_per_item)} µs per {items.removesuffix('s')};"
+            f" {hub_gc.count} vs {raw_gc.count} collections, "
+            f"{hub_gc.by_generation[2]} vs {raw_gc.by_generation[2]} full)"
+        ),
+        (
+            f"  longest GC pause     {gc_ratio(hub_gc.longest, raw_gc.longest)} raw aiohttp "
+            f"({ms(hub_gc.longest)} vs {ms(raw_gc.longest)} ms; total "
+            f"{ms(hub_gc.total)} vs {ms(raw_gc.total)} ms)"
+        ),
+        (
+            f"  peak RSS growth      {hub.peak_rss_growth_kib / 1024:.1f} vs "
+            f"{raw.peak_rss_growth_kib / 1024:.1f} MiB in the window (raw ran first, on a "
+            f"fresh process: growth shows new peaks only)"
+        ),
+    ]
+
+
 def peak_rss_line() -> str:
     """The report's last line: this process's peak resident set size."""
     peak_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -585,7 +824,14 @@ def peak_rss_line() -> str:
 
 
 def build_parser(
-    *, prog: str, description: str, devices: str, default_devices: int, rate_help: str
+    *,
+    prog: str,
+    description: str,
+    devices: str,
+    default_devices: int,
+    rate_help: str,
+    default_rate: float = DEFAULT_RATE,
+    default_seconds: float = DEFAULT_SECONDS,
 ) -> argparse.ArgumentParser:
     """The command line both benchmarks share: ``--<devices> --rate --seconds --bare-seconds``."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -596,12 +842,12 @@ def build_parser(
         help=f"simulated {devices} (default %(default)s)",
     )
     parser.add_argument(
-        "--rate", type=float, default=DEFAULT_RATE, help=f"{rate_help} (default %(default)s)"
+        "--rate", type=float, default=default_rate, help=f"{rate_help} (default %(default)s)"
     )
     parser.add_argument(
         "--seconds",
         type=float,
-        default=DEFAULT_SECONDS,
+        default=default_seconds,
         help="length of each load phase in seconds (default %(default)s)",
     )
     parser.add_argument(
@@ -613,6 +859,39 @@ def build_parser(
     return parser
 
 
+def add_sender_options(parser: argparse.ArgumentParser) -> None:
+    """``--senders process|thread`` and ``--sender-processes``: where the devices run."""
+    parser.add_argument(
+        "--senders",
+        choices=("process", "thread"),
+        default="process",
+        help=(
+            "where the devices run: separate processes, latency also against the schedule; or"
+            " a thread of HA's process, as before (default %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--sender-processes",
+        type=int,
+        default=1,
+        help="how many sender processes share the devices (default %(default)s)",
+    )
+
+
+def senders_text(args: argparse.Namespace) -> str:
+    """How the report names the senders."""
+    if args.senders == "thread":
+        return "senders on their own thread"
+    return f"senders in {args.sender_processes} separate process(es)"
+
+
+def hub_capacity(kind: str) -> int:
+    """How many devices of ``kind`` one hub holds (HA's cap on an entry's enabled entities)."""
+    found = kind_named(kind)
+    assert found is not None
+    return devices_per_hub(found)
+
+
 def frames_per_device(
     parser: argparse.ArgumentParser,
     args: argparse.Namespace,
@@ -621,6 +900,7 @@ def frames_per_device(
     least: int,
     most: int,
     items: str,
+    most_devices: int = 1000,
 ) -> int:
     """Check the load arguments (exiting on bad ones) and return the frames per device.
 
@@ -631,10 +911,13 @@ def frames_per_device(
         least: The fewest frames per device the benchmark can work with.
         most: The most frames per device whose values stay unique and plausible.
         items: What a frame carries, plural ("readings").
+        most_devices: The most devices the benchmark drives (the hub's capacity, say).
     """
     per_device: int = math.floor(args.rate * args.seconds)
-    if not 1 <= getattr(args, devices) <= 1000:
-        parser.error(f"--{devices} must be between 1 and 1000")
+    if not 1 <= getattr(args, devices) <= most_devices:
+        parser.error(f"--{devices} must be between 1 and {most_devices}")
+    if not 1 <= getattr(args, "sender_processes", 1) <= getattr(args, devices):
+        parser.error(f"--sender-processes must be between 1 and --{devices}")
     if not 0 < args.rate <= 1000 or not 0 < args.seconds <= 600:
         parser.error("--rate must be in (0, 1000] and --seconds in (0, 600]")
     if not least <= per_device <= most:

@@ -252,7 +252,11 @@ async def _start(
 
 @asynccontextmanager
 async def running_home_assistant(
-    oven_count: int, *, port: int | None = None, charger_count: int = 0
+    oven_count: int,
+    *,
+    port: int | None = None,
+    charger_count: int = 0,
+    before_hub: Callable[[HomeAssistant, dict[str, Any]], Awaitable[None]] | None = None,
 ) -> AsyncIterator[RunningHomeAssistant]:
     """Start Home Assistant with iot_hub and ``oven_count`` ovens; stop it and clean up after.
 
@@ -260,6 +264,7 @@ async def running_home_assistant(
         oven_count: How many oven subentries the hub entry gets.
         port: HTTP port on 127.0.0.1; a free ephemeral one when None.
         charger_count: How many EV-charger subentries it gets (stations "1"...).
+        before_hub: Set up another integration before the hub (the recorder, say).
 
     Yields:
         The running instance, its hub entry, ovens, chargers, port and an admin access token.
@@ -267,7 +272,10 @@ async def running_home_assistant(
     ovens, chargers = bench_ovens(oven_count), bench_chargers(charger_count)
     entry = hub_entry(ovens, chargers)
     port = port or free_port()
-    async with running_home_assistant_with(entry, port=port) as (hass, token):
+    async with running_home_assistant_with(entry, port=port, before_hub=before_hub) as (
+        hass,
+        token,
+    ):
         yield RunningHomeAssistant(
             hass=hass, entry=entry, ovens=ovens, port=port, access_token=token, chargers=chargers
         )

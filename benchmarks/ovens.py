@@ -1,9 +1,10 @@
 """How many oven readings per second iot_hub turns into Home Assistant states, and how fast.
 
-``python -m benchmarks.ovens [--ovens N] [--rate R] [--seconds S]`` starts a real Home
-Assistant in this process (temporary config dir, ``http`` on an ephemeral 127.0.0.1 port,
-iot_hub with N oven subentries), connects N simulated ovens, and has each send R readings per
-second for S seconds. Measured:
+``python -m benchmarks.ovens [--ovens N] [--rate R] [--seconds S] [--senders process|thread]
+[--sender-processes P] [--recorder]`` starts a real Home Assistant in this process (temporary
+config dir, ``http`` on an ephemeral 127.0.0.1 port, iot_hub with N oven subentries, up to the
+hub's capacity), connects N simulated ovens, and has each send R readings per second for S
+seconds (default 1,000 ovens x 1 Hz x 30 s). Measured:
 
 * iot_hub: readings per second that became states of the ovens' temperature sensors
   (``state_changed`` events), and the latency from "frame sent" to "state written";
@@ -15,9 +16,18 @@ second for S seconds. Measured:
   same way, i.e. HA's own ceiling for state writes on this machine.
 
 Every reading carries a unique value (its sequence number / 10), so a state is matched to the
-frame that caused it; the senders run on their own event loop in a thread (devices are not on
-HA's loop) and ``time.perf_counter`` is shared by both. CPU is the HA loop thread's own
-(``RUSAGE_THREAD``), so the senders' cost is not counted against the server.
+frame that caused it. By default the senders run in separate processes
+(``benchmarks.ws_senders``, ``--sender-processes`` of them): a GC pause or a busy loop in HA's
+process cannot delay their stamping of "sent", and latency is measured against each frame's
+due time by the schedule as well as against its send (``CLOCK_REALTIME``, shared by the
+processes). ``--senders thread`` keeps the former senders on their own event loop in a thread
+of HA's process. CPU is the HA loop thread's own (``RUSAGE_THREAD``) and, with the senders in
+other processes, HA's whole process (``RUSAGE_SELF``, which then holds no sender); garbage
+collections of the window (``gc.callbacks``) and the peak RSS are reported for each path.
+
+``--recorder`` runs HA's recorder on SQLite (``benchmarks.recorder_db``) through every phase
+and reports the ``states`` rows the ovens' readings left against the readings, the recorder's
+queue at the load's end and how long it took to drain, and database bytes per reading.
 """
 
 from __future__ import annotations
@@ -25,25 +35,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+import math
 import sys
 from typing import Final
 
 import aiohttp
 from homeassistant.const import EVENT_STATE_CHANGED
-from homeassistant.core import Event, EventStateChangedData, callback
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
 from .common import (
     Collector,
+    Fleet,
     Result,
     SenderFleet,
+    add_sender_options,
     build_parser as build_common_parser,
     comparison,
     frames_per_device,
+    hub_capacity,
     measure_bare_ha,
     measure_load,
     peak_rss_line,
     raw_aiohttp_server,
     run,
+    schedule_comparison,
+    schedule_table,
+    senders_text,
     table,
 )
 from .home_assistant import (
@@ -53,17 +71,42 @@ from .home_assistant import (
     start_sessions,
     stop_sessions,
 )
+from .process_fleet import ProcessFleet
+from .recorder_db import (
+    COMMIT_INTERVAL,
+    DbFigures,
+    backlog,
+    drain,
+    figures_now,
+    settle,
+    setup_recorder,
+)
+from .ws_senders import OVEN_HELLO as IDENTIFY_FRAME, oven_reading as reading_text
 
-DEFAULT_OVENS: Final = 20
+DEFAULT_OVENS: Final = 1000
+DEFAULT_OVEN_RATE: Final = 1.0
+DEFAULT_OVEN_SECONDS: Final = 30.0
 # A reading's value is its sequence number / 10, which must stay within the oven codec's
 # plausible range (≤ 2000 °C): at most this many readings per oven.
 MAX_READINGS_PER_OVEN: Final = 20_000
-IDENTIFY_FRAME: Final = '{"type": "esp32"}'
 
 
-def reading_text(seq: int) -> str:
-    """The frame of reading number ``seq``: a unique, plausible temperature."""
-    return f"{seq / 10:.1f}"
+@dataclass(frozen=True, slots=True)
+class RecorderFigures:
+    """What the recorder did with the iot_hub phase's readings."""
+
+    readings: int
+    rows: int  # states rows of the ovens' temperature sensors written in the phase
+    all_rows: int  # states rows of every entity of the ovens (sessions' too)
+    db_bytes: int  # growth of the database's pages in use
+    backlog_at_end: int  # the recorder's queue when the last reading arrived
+    emptied_seconds: float  # from then until the queue was empty
+    committed_seconds: float  # ... and committed
+
+    @property
+    def bytes_per_reading(self) -> float:
+        """Database growth per reading."""
+        return self.db_bytes / self.readings if self.readings else math.nan
 
 
 class OvenFleet(SenderFleet):
@@ -105,22 +148,76 @@ def _raw_reading(text: str) -> float | None:
         return None  # the {"type": "esp32"} identification
 
 
-async def measure_raw_aiohttp(ovens: int, rate: float, per_oven: int) -> Result:
+def fleet_of(args: argparse.Namespace, urls: Sequence[str], per_oven: int) -> Fleet:
+    """The senders the command line asks for: separate processes, or a thread of this one."""
+    if args.senders == "thread":
+        return OvenFleet(urls, args.rate, per_oven)
+    return ProcessFleet("oven", urls, args.rate, per_oven, processes=args.sender_processes)
+
+
+async def measure_raw_aiohttp(args: argparse.Namespace, per_oven: int) -> Result:
     """The same load against a plain aiohttp WebSocket server on this loop."""
     async with raw_aiohttp_server(_raw_oven, _raw_reading) as (port, install):
-        urls = [f"ws://127.0.0.1:{port}/ws?oven={i}" for i in range(ovens)]
+        urls = [f"ws://127.0.0.1:{port}/ws?oven={i}" for i in range(args.ovens)]
         return await measure_load(
-            "raw aiohttp WS server", OvenFleet(urls, rate, per_oven), rate=rate, install=install
+            "raw aiohttp WS server",
+            fleet_of(args, urls, per_oven),
+            rate=args.rate,
+            install=install,
+        )
+
+
+class RecorderProbe:
+    """The recorder's side of the iot_hub phase: figures before, at the load's end, after."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Nothing measured yet."""
+        self._hass = hass
+        self._before_rows = self._before_all = self._before_bytes = 0
+        self.backlog_at_end = 0
+        self._emptied = self._committed = math.nan
+        self._after: DbFigures | None = None
+
+    async def before(self) -> None:
+        """Once every oven is connected: what the database holds already, committed."""
+        await settle(self._hass)
+        figures = await figures_now(self._hass)
+        self._before_rows = figures.oven_temperature_states
+        self._before_all, self._before_bytes = figures.oven_states, figures.used_bytes
+
+    async def at_end(self) -> None:
+        """The moment the last reading arrived: the recorder's queue; then drain it (timed)."""
+        self.backlog_at_end = backlog(self._hass)
+        self._emptied, self._committed = await drain(self._hass)
+        # Before the ovens disconnect (their "unavailable" states are not readings).
+        self._after = await figures_now(self._hass)
+
+    def after(self, readings: int) -> RecorderFigures:
+        """What the phase added to the database, up to the load's end."""
+        figures = self._after
+        assert figures is not None
+        return RecorderFigures(
+            readings=readings,
+            rows=figures.oven_temperature_states - self._before_rows,
+            all_rows=figures.oven_states - self._before_all,
+            db_bytes=figures.used_bytes - self._before_bytes,
+            backlog_at_end=self.backlog_at_end,
+            emptied_seconds=self._emptied,
+            committed_seconds=self._committed,
         )
 
 
 async def measure_iot_hub(
-    ha: RunningHomeAssistant, rate: float, per_oven: int, sessions: bool
-) -> tuple[Result, int | None]:
-    """The load through HA's HTTP server into iot_hub; returns also the readings sessions kept."""
+    ha: RunningHomeAssistant, args: argparse.Namespace, per_oven: int
+) -> tuple[Result, int | None, RecorderFigures | None]:
+    """The load through HA's HTTP server into iot_hub.
+
+    Returns also the readings sessions kept, and what the recorder did (with ``--recorder``).
+    """
     hass = ha.hass
     index = {oven.temperature_entity: i for i, oven in enumerate(ha.ovens)}
     ids = device_ids(ha, ha.ovens)
+    probe = RecorderProbe(hass) if args.recorder else None
 
     def install(collector: Collector) -> Callable[[], None]:
         @callback
@@ -138,26 +235,51 @@ async def measure_iot_hub(
 
     async def before_go() -> None:
         # All ovens must show as connected before a session can start.
-        if sessions:
+        if args.sessions:
             await start_sessions(hass, ids)
+        if probe is not None:
+            await probe.before()
 
     urls = [f"{ha.ws_url}?token={oven.token}" for oven in ha.ovens]
     result = await measure_load(
         "iot_hub (HA HTTP server)",
-        OvenFleet(urls, rate, per_oven),
-        rate=rate,
+        fleet_of(args, urls, per_oven),
+        rate=args.rate,
         install=install,
         before_go=before_go,
+        after_load=probe.at_end if probe is not None else None,
     )
-    if not sessions:
-        return result, None
+    recorded = probe.after(result.sent) if probe is not None else None
+    if not args.sessions:
+        return result, None, recorded
     # The ovens are gone by now; stopping still ends the sessions (as from the UI).
     kept = 0
     for summary in await stop_sessions(hass, ids):
         readings = summary["readings"]
         assert isinstance(readings, int)
         kept += readings
-    return result, kept
+    return result, kept, recorded
+
+
+def _recorder_lines(recorded: RecorderFigures, hub: Result) -> list[str]:
+    per_reading = recorded.rows / recorded.readings if recorded.readings else math.nan
+    return [
+        "",
+        f"Recorder (SQLite, commit every {COMMIT_INTERVAL} s), iot_hub phase",
+        (
+            f"  rows written         {recorded.rows} temperature states rows for "
+            f"{recorded.readings} readings ({per_reading:.3f} per reading; "
+            f"{hub.delivered} became states; {recorded.all_rows} rows of every oven entity)"
+        ),
+        (
+            f"  backlog at load end  {recorded.backlog_at_end} queued; empty after "
+            f"{recorded.emptied_seconds:.3f} s, committed after {recorded.committed_seconds:.3f} s"
+        ),
+        (
+            f"  database             {recorded.db_bytes / 1e6:.2f} MB more, "
+            f"{recorded.bytes_per_reading:.0f} bytes per reading (pages in use)"
+        ),
+    ]
 
 
 def render(
@@ -167,6 +289,7 @@ def render(
     hub: Result,
     bare: Sequence[Result],
     session_readings: int | None,
+    recorded: RecorderFigures | None = None,
 ) -> str:
     """The report: a table of every path, then iot_hub against the baselines."""
     offered = args.ovens * args.rate
@@ -175,8 +298,9 @@ def render(
         (
             f"iot_hub oven benchmark: {args.ovens} ovens x {args.rate:g} readings/s x "
             f"{args.seconds:g} s = {offered:g} readings/s offered"
+            + (", recorder on" if args.recorder else "")
         ),
-        *table((raw, hub, *bare), "CPU µs/r"),
+        *table((raw, hub, *bare), "CPU µs/r", senders_text(args)),
         "",
         (
             "per s: readings (or state writes) delivered per second; p50/p99: frame sent ->"
@@ -190,6 +314,10 @@ def render(
             "At these rates the loop idles between frames, so each frame runs on cold caches;"
             " the bare-HA tight loops run warm."
         ),
+    ]
+    if args.senders == "process":
+        lines += ["", *schedule_table((raw, hub), senders=senders_text(args))]
+    lines += [
         "",
         "iot_hub against the baselines",
         (
@@ -204,17 +332,21 @@ def render(
             offered=offered,
             cpu_label="CPU per reading",
         ),
-        (
-            f"  offered load         {offered / write.rate * 100:.2f}% of what bare HA writes "
-            f"per second ({write.rate:,.0f}/s)"
-        ),
     ]
+    if args.senders == "process":
+        lines += schedule_comparison(hub=hub, raw=raw, items="readings")
+    lines.append(
+        f"  offered load         {offered / write.rate * 100:.2f}% of what bare HA writes "
+        f"per second ({write.rate:,.0f}/s)"
+    )
     if session_readings is not None:
         verdict = "all" if session_readings == hub.delivered else "NOT all"
         lines.append(
             f"  sessions kept        {session_readings} readings "
             f"({verdict} of the {hub.delivered} delivered)"
         )
+    if recorded is not None:
+        lines += _recorder_lines(recorded, hub)
     lines += ["", peak_rss_line()]
     return "\n".join(lines)
 
@@ -227,12 +359,20 @@ def build_parser() -> argparse.ArgumentParser:
         devices="ovens",
         default_devices=DEFAULT_OVENS,
         rate_help="readings/s per oven",
+        default_rate=DEFAULT_OVEN_RATE,
+        default_seconds=DEFAULT_OVEN_SECONDS,
     )
     parser.add_argument(
         "--sessions",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="run a measurement session on every oven during the iot_hub phase (default: yes)",
+    )
+    add_sender_options(parser)
+    parser.add_argument(
+        "--recorder",
+        action="store_true",
+        help="run HA's recorder on SQLite; report rows, its backlog and bytes per reading",
     )
     return parser
 
@@ -249,16 +389,34 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     per_oven = frames_per_device(
-        parser, args, devices="ovens", least=1, most=MAX_READINGS_PER_OVEN, items="readings"
+        parser,
+        args,
+        devices="ovens",
+        least=1,
+        most=MAX_READINGS_PER_OVEN,
+        items="readings",
+        most_devices=hub_capacity("oven"),
     )
-    async with running_home_assistant(args.ovens) as ha:
+    before_hub = setup_recorder if args.recorder else None
+    async with running_home_assistant(args.ovens, before_hub=before_hub) as ha:
+        if args.recorder:
+            # Start-up's states (every oven's entities) are recorded before anything is timed.
+            await settle(ha.hass)
         print(f"Home Assistant up on {ha.ws_url}; measuring raw aiohttp...", file=sys.stderr)
-        raw = await measure_raw_aiohttp(args.ovens, args.rate, per_oven)
+        raw = await measure_raw_aiohttp(args, per_oven)
         print("measuring iot_hub...", file=sys.stderr)
-        hub, session_readings = await measure_iot_hub(ha, args.rate, per_oven, args.sessions)
+        hub, session_readings, recorded = await measure_iot_hub(ha, args, per_oven)
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
-    print(render(args, raw=raw, hub=hub, bare=bare, session_readings=session_readings))
+    report = render(
+        args,
+        raw=raw,
+        hub=hub,
+        bare=bare,
+        session_readings=session_readings,
+        recorded=recorded,
+    )
+    print(report)
     return 0
 
 

@@ -24,24 +24,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
-import contextlib
 from dataclasses import asdict, dataclass
 import json
 import math
 from pathlib import Path
 import shlex
-import sqlite3
 import sys
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
-from homeassistant.components.recorder import get_instance
 from homeassistant.config_entries import ConfigEntry, ConfigSubentryDataWithId
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import recorder as recorder_helper
-from homeassistant.setup import async_setup_component
 
 from custom_components.iot_hub.const import (
     CONF_KIND,
@@ -62,6 +57,7 @@ from custom_components.iot_hub.tokens import hash_token
 from .common import SenderFleet, run
 from .home_assistant import bench_ovens, free_port, hub_entry, running_home_assistant_with
 from .ovens import OvenFleet
+from .recorder_db import COMMIT_INTERVAL, DB_NAME, db_figures, settle, setup_recorder
 
 DEFAULT_OVENS: Final = 100
 DEFAULT_WEARABLES: Final = 2
@@ -70,11 +66,7 @@ DEFAULT_SECONDS: Final = 60.0
 OVEN_RATE: Final = 1.0
 DAY: Final = 86_400
 HISTORY_DAYS: Final = 10  # HA's default ``purge_keep_days``
-COMMIT_INTERVAL: Final = 1  # seconds; HA's default is 5 (commits batch rows, not shrink them)
-DB_NAME: Final = "home-assistant_v2.db"
 WEARABLE_KEYS: Final = ("accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z")
-OVEN_ENTITIES: Final = "sensor.bench_oven_%"
-WEARABLE_ENTITIES: Final = "sensor.bench_wearable_%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,37 +148,6 @@ class WearableFleet(SenderFleet):
 
 
 @dataclass(frozen=True, slots=True)
-class DbFigures:
-    """What the database holds at one moment."""
-
-    used_bytes: int
-    oven_states: int
-    wearable_states: int
-    states: int
-
-
-def db_figures(path: Path) -> DbFigures:
-    """Read the database's size in use and its ``states`` rows (a read-only connection)."""
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-
-        def one(sql: str, *args: str) -> int:
-            value: int = db.execute(sql, args).fetchone()[0]
-            return value
-
-        count = (
-            "SELECT COUNT(*) FROM states JOIN states_meta USING (metadata_id) "
-            "WHERE states_meta.entity_id LIKE ?"
-        )
-        return DbFigures(
-            used_bytes=(one("PRAGMA page_count") - one("PRAGMA freelist_count"))
-            * one("PRAGMA page_size"),
-            oven_states=one(count, OVEN_ENTITIES),
-            wearable_states=one(count, WEARABLE_ENTITIES),
-            states=one("SELECT COUNT(*) FROM states"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Phase:
     """One phase's figures."""
 
@@ -215,22 +176,6 @@ class Phase:
         return states / devices / self.seconds * DAY * self.bytes_per_state
 
 
-async def _settle(hass: HomeAssistant) -> None:
-    """Until what HA did so far is committed to the database."""
-    await hass.async_block_till_done()
-    await get_instance(hass).async_block_till_done()
-
-
-async def _setup_recorder(hass: HomeAssistant, _config: dict[str, Any]) -> None:
-    db_url = f"sqlite:///{Path(hass.config.config_dir) / DB_NAME}"
-    config = {"recorder": {"db_url": db_url, "commit_interval": COMMIT_INTERVAL}}
-    recorder_helper.async_initialize_recorder(hass)  # what bootstrap does first
-    if not await async_setup_component(hass, "recorder", config):
-        raise RuntimeError("the recorder did not set up")
-    if not await get_instance(hass).async_db_ready:
-        raise RuntimeError("the recorder's database is not ready")
-
-
 def _set_budget(hass: HomeAssistant, entry: ConfigEntry, interval: float) -> None:
     """Give every device this ``record_interval`` (applied by the hub without a reload)."""
     for subentry in entry.get_subentries_of_type(SUBENTRY_DEVICE):
@@ -253,7 +198,7 @@ async def measure_phase(
     for fleet in fleets:
         await fleet.wait_connected()
     await asyncio.sleep(0.5)  # the wearables' warm-up readings (they create the entities)
-    await _settle(hass)
+    await settle(hass)
     before = await hass.async_add_executor_job(db_figures, db)
     for fleet in fleets:
         fleet.go()
@@ -261,7 +206,7 @@ async def measure_phase(
         await fleet.wait_sent()
     # The last intervals end (a held reading is written then), and the rows are committed.
     await asyncio.sleep(interval + 0.5)
-    await _settle(hass)
+    await settle(hass)
     after = await hass.async_add_executor_job(db_figures, db)
     for fleet in fleets:
         await fleet.finish()
@@ -412,7 +357,7 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
     port = free_port()
     base = f"ws://127.0.0.1:{port}{WS_PATH}?token="
     phases = []
-    async with running_home_assistant_with(entry, port=port, before_hub=_setup_recorder) as (
+    async with running_home_assistant_with(entry, port=port, before_hub=setup_recorder) as (
         hass,
         _token,
     ):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-import subprocess
-import sys
 
-from benchmarks.home_assistant import REPO_ROOT
 from benchmarks.recorder import WEARABLE_KEYS, bench_wearables, build_parser, wearable_frame
 from custom_components.iot_hub.const import DEFAULT_RECORD_INTERVAL
+
+from .bench_tools import run_benchmark
 
 ARGS = ["--ovens", "2", "--wearables", "1", "--wearable-rate", "5", "--seconds", "4"]
 
@@ -23,14 +22,7 @@ def test_a_tiny_run_reports_both_phases(tmp_path: Path) -> None:
     """Both phases run, print their rows and per-day figures, and write them as JSON."""
     figures = tmp_path / "figures.json"
     argv = [*ARGS, "--interval", "2", "--json", str(figures)]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.recorder", *argv],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_benchmark("recorder", *argv)
     assert result.returncode == 0, result.stderr[-4000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("iot_hub recorder benchmark: Home Assistant ")
