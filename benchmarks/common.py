@@ -177,8 +177,25 @@ def process_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class Latencies:
+    """p50 and p99 of a result's sorted ``latencies`` (a base of the benchmarks' results)."""
+
+    __slots__ = ()
+    latencies: tuple[float, ...]  # sorted, seconds
+
+    @property
+    def p50(self) -> float:
+        """Median latency in seconds."""
+        return percentile(self.latencies, 0.50)
+
+    @property
+    def p99(self) -> float:
+        """99th percentile latency in seconds."""
+        return percentile(self.latencies, 0.99)
+
+
 @dataclass(frozen=True, slots=True)
-class Result:
+class Result(Latencies):
     """One measured path."""
 
     name: str
@@ -230,16 +247,6 @@ class Result:
     def rate(self) -> float:
         """Delivered frames (or state writes) per second."""
         return self.delivered / self.seconds if self.seconds > 0 else math.nan
-
-    @property
-    def p50(self) -> float:
-        """Median latency in seconds."""
-        return percentile(self.latencies, 0.50)
-
-    @property
-    def p99(self) -> float:
-        """99th percentile latency in seconds."""
-        return percentile(self.latencies, 0.99)
 
     @property
     def cpu_per_item(self) -> float:

@@ -60,7 +60,7 @@ from custom_components.iot_hub.kinds.sensor.const import (
 )
 from custom_components.iot_hub.tokens import hash_token
 
-from .common import ms, percentile, ratio, run, thread_cpu_seconds, us
+from .common import Latencies, ms, ratio, run, thread_cpu_seconds, us
 from .home_assistant import free_port, running_home_assistant_with
 
 DEFAULT_SUBSCRIBERS: Final = (1, 100, 1000)
@@ -112,7 +112,7 @@ def seq_of(text: str) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Phase:
+class Phase(Latencies):
     """One server, N subscribers, one run."""
 
     server: str
@@ -127,16 +127,6 @@ class Phase:
     def expected(self) -> int:
         """Frames that should arrive: every reading to every subscriber."""
         return self.sent * self.subscribers
-
-    @property
-    def p50(self) -> float:
-        """Median latency in seconds."""
-        return percentile(self.latencies, 0.50)
-
-    @property
-    def p99(self) -> float:
-        """99th percentile latency in seconds."""
-        return percentile(self.latencies, 0.99)
 
     @property
     def cpu_per_frame(self) -> float:
