@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 import importlib
@@ -57,6 +58,8 @@ from .common import (
     hub_capacity,
     measure_bare_ha,
     measure_load,
+    measure_paced_writes,
+    paced_comparison,
     peak_rss_line,
     raw_aiohttp_server,
     run,
@@ -66,6 +69,7 @@ from .common import (
     table,
 )
 from .home_assistant import (
+    BenchCharger,
     RunningHomeAssistant,
     device_ids,
     running_home_assistant,
@@ -205,17 +209,19 @@ async def measure_raw_aiohttp(args: argparse.Namespace, per_charger: int) -> Res
 
 async def measure_iot_hub(
     ha: RunningHomeAssistant, args: argparse.Namespace, per_charger: int
-) -> tuple[Result, int, list[float]]:
+) -> tuple[Result, int, list[float], list[dict[str, int]]]:
     """The load through HA's HTTP server into iot_hub.
 
     Returns:
         The result, how many states of the chargers' entities were written in the window,
-        and each session's kWh as ``iot_hub.get_sessions`` reports it.
+        each session's kWh as ``iot_hub.get_sessions`` reports it, and per charger the
+        entities its frames changed (for the paced bare-HA baseline).
     """
     hass = ha.hass
     index = {charger.power_entity: i for i, charger in enumerate(ha.chargers)}
     ids = device_ids(ha, ha.chargers)
     writes = 0
+    changed: Counter[str] = Counter()
 
     def install(collector: Collector) -> Callable[[], None]:
         @callback
@@ -224,6 +230,7 @@ async def measure_iot_hub(
             entity_id = event.data["entity_id"]
             if entity_id.partition(".")[2].startswith("bench_charger_"):
                 writes += 1
+                changed[entity_id] += 1
             charger = index.get(entity_id)
             if charger is None or (new_state := event.data["new_state"]) is None:
                 return
@@ -253,6 +260,13 @@ async def measure_iot_hub(
                 await fleet.wait_started()
         await hass.async_block_till_done()
         writes = 0
+        changed.clear()
+
+    in_window: Counter[str] = Counter()
+
+    async def snapshot() -> None:
+        # Before the chargers disconnect (their "unavailable" states are not frames').
+        in_window.update(changed)
 
     with device_paced_clock(args.rate):
         result = await measure_load(
@@ -261,6 +275,8 @@ async def measure_iot_hub(
             rate=args.rate,
             install=install,
             before_go=before_go,
+            after_load=snapshot,
+            hass=hass,
         )
     # The chargers are gone by now; stopping still ends the sessions (as from the UI).
     kwh = []
@@ -268,7 +284,23 @@ async def measure_iot_hub(
         energy = summary["kwh"]
         assert isinstance(energy, int | float)
         kwh.append(float(energy))
-    return result, writes, kwh
+    # What the frames changed, per charger (power first): bare HA's paced baseline makes the
+    # same writes on the same beat.
+    groups = [_changed_by(charger, in_window, per_charger) for charger in ha.chargers]
+    return result, writes, kwh, groups
+
+
+def _changed_by(charger: BenchCharger, changed: Counter[str], frames: int) -> dict[str, int]:
+    """Of ``changed``, the charger's entities and their changes; its power sensor first."""
+    own = charger.power_entity.removeprefix("sensor.").removesuffix("power")
+    return {
+        charger.power_entity: frames,
+        **{
+            entity_id: min(times, frames)
+            for entity_id, times in sorted(changed.items())
+            if entity_id != charger.power_entity and entity_id.partition(".")[2].startswith(own)
+        },
+    }
 
 
 def render(
@@ -280,6 +312,7 @@ def render(
     state_writes: int,
     session_kwh: Sequence[float],
     per_charger: int,
+    paced: Result | None = None,
 ) -> str:
     """The report: a table of every path, then iot_hub against the baselines."""
     offered = args.chargers * args.rate
@@ -303,7 +336,13 @@ def render(
             " one core during the phase."
         ),
         *(
-            ["", *schedule_table((raw, hub), senders=senders_text(args))]
+            [
+                "",
+                *schedule_table(
+                    (raw, hub) if paced is None else (raw, hub, paced),
+                    senders=senders_text(args),
+                ),
+            ]
             if args.senders == "process"
             else []
         ),
@@ -338,6 +377,7 @@ def render(
             f"  sessions metered     {kept}/{len(session_kwh)} sessions kept all the energy "
             f"sent ({expected:.3f} kWh each)"
         ),
+        *(["", *paced_comparison(hub=hub, paced=paced, items="metrics")] if paced else []),
         "",
         peak_rss_line(),
     ]
@@ -381,7 +421,9 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         print(f"Home Assistant up on {ha.ws_url}; measuring raw aiohttp...", file=sys.stderr)
         raw = await measure_raw_aiohttp(args, per_charger)
         print("measuring iot_hub...", file=sys.stderr)
-        hub, writes, session_kwh = await measure_iot_hub(ha, args, per_charger)
+        hub, writes, session_kwh, groups = await measure_iot_hub(ha, args, per_charger)
+        print("measuring bare HA on the same schedule...", file=sys.stderr)
+        paced = await measure_paced_writes(ha.hass, groups, rate=args.rate, per_device=per_charger)
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
     print(
@@ -393,6 +435,7 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
             state_writes=writes,
             session_kwh=session_kwh,
             per_charger=per_charger,
+            paced=paced,
         )
     )
     return 0

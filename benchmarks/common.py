@@ -210,6 +210,7 @@ class Result(Latencies):
     gc: GcWatch | None = None  # collections within the window
     peak_rss_kib: int = 0  # this process's peak RSS at the window's end
     peak_rss_growth_kib: int = 0  # how much the window raised it
+    state_writes: int = -1  # every state_changed in the window (-1: not counted)
 
     @property
     def due_p50(self) -> float:
@@ -242,6 +243,13 @@ class Result(Latencies):
         if self.gc is None or not self.delivered:
             return math.nan
         return self.gc.total / self.delivered
+
+    @property
+    def writes_per_item(self) -> float:
+        """State changes of any entity in the window per delivered frame (NaN: not counted)."""
+        if self.state_writes < 0 or not self.delivered:
+            return math.nan
+        return self.state_writes / self.delivered
 
     @property
     def rate(self) -> float:
@@ -470,12 +478,13 @@ async def measure_load(
     install: Install,
     before_go: Callable[[], Awaitable[None]] | None = None,
     after_load: Callable[[], Awaitable[None]] | None = None,
+    hass: HomeAssistant | None = None,
 ) -> Result:
     """Drive ``fleet`` against one server; ``install`` hooks deliveries and returns an undo.
 
     ``before_go`` runs once every device is connected; ``after_load`` the moment the last
     frame arrived (or the settle timeout passed), outside the measured window and before the
-    devices disconnect.
+    devices disconnect. With ``hass``, every state change in the window is counted.
     """
     collector = fleet.collector
     uninstall = install(collector)
@@ -487,7 +496,7 @@ async def measure_load(
         rss_before = peak_rss_kib()
         process_before = process_cpu_seconds()
         cpu_before = thread_cpu_seconds()
-        with GcWatch().watching() as gc_watch:
+        with GcWatch().watching() as gc_watch, StateWrites(hass).counting() as writes:
             fleet.go()
             await fleet.wait_sent()
             collector.expect(collector.sent)
@@ -518,7 +527,33 @@ async def measure_load(
         gc=gc_watch,
         peak_rss_kib=rss_after,
         peak_rss_growth_kib=rss_after - rss_before,
+        state_writes=writes.count,
     )
+
+
+@dataclass(slots=True)
+class StateWrites:
+    """Every ``state_changed`` on ``hass``'s bus while counting (-1 without ``hass``)."""
+
+    hass: HomeAssistant | None
+    count: int = -1
+
+    @callback
+    def _on_state_changed(self, _event: Event[EventStateChangedData]) -> None:
+        self.count += 1
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[StateWrites]:
+        """Count within the block."""
+        if self.hass is None:
+            yield self
+            return
+        self.count = 0
+        unsub = self.hass.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
+        try:
+            yield self
+        finally:
+            unsub()
 
 
 def _notes(report: SenderReport, collector: Collector) -> str:
@@ -612,6 +647,85 @@ async def measure_bare_ha(hass: HomeAssistant, seconds: float) -> list[Result]:
     ):
         results.append(await _tight_loop(hass, name, entity_id, write, seconds))
     return results
+
+
+async def measure_paced_writes(
+    hass: HomeAssistant, groups: Sequence[Mapping[str, int]], *, rate: float, per_device: int
+) -> Result:
+    """Bare HA under the load's schedule: the same entities' states set on the same beat.
+
+    ``groups[i]`` are the entities device *i*'s frames changed, each with how many of its
+    ``per_device`` frames changed it (its first is the one whose state counts as delivered,
+    changed by every frame). Device *i*'s beat *k* falls at ``t0 + k / rate + i / (n *
+    rate)``, as the senders send; the entities due to change at that beat (spread evenly
+    over the beats) are then set by ``hass.states.async_set`` with the attributes they
+    have now, so bare HA makes as many writes as iot_hub did: HA's state machine and event
+    bus at the load's rate, in the same process and heap, without any transport or
+    integration. Latency is against each beat's due time, measured in the ``state_changed``
+    listener; a beat the loop could not keep (a collection, a busy loop) is written at once
+    and counts its lateness, like a frame that arrived late. Collections, CPU and memory are
+    watched as in ``measure_load``.
+    """
+    count = len(groups)
+    attributes = [
+        [
+            (
+                entity_id,
+                changes / per_device,
+                dict(state.attributes) if (state := hass.states.get(entity_id)) else {},
+            )
+            for entity_id, changes in group.items()
+        ]
+        for group in groups
+    ]
+    watched = frozenset(next(iter(group)) for group in groups)
+    latencies: list[float] = []
+    due_now = math.nan
+
+    @callback
+    def on_state_changed(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] in watched:
+            latencies.append(time.perf_counter() - due_now)
+
+    period = 1 / rate
+    unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, on_state_changed)
+    rss_before = peak_rss_kib()
+    process_before = process_cpu_seconds()
+    cpu_before = thread_cpu_seconds()
+    start = time.perf_counter() + 0.02
+    try:
+        with GcWatch().watching() as gc_watch, StateWrites(hass).counting() as writes:
+            for slot in range(count * per_device):
+                seq, index = divmod(slot, count)
+                due = start + seq * period + index * period / count
+                if (delay := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(delay)
+                due_now = due
+                value = f"{20 + seq / 10:.1f}"  # changes with every beat, as readings do
+                for entity_id, share, attrs in attributes[index]:
+                    if math.floor((seq + 1) * share) > math.floor(seq * share):
+                        hass.states.async_set(entity_id, value, attrs)
+    finally:
+        unsub()
+    cpu = thread_cpu_seconds() - cpu_before
+    process_cpu = process_cpu_seconds() - process_before
+    rss_after = peak_rss_kib()
+    ordered = tuple(sorted(latencies))
+    return Result(
+        name="bare HA, paced states.async_set",
+        sent=count * per_device,
+        delivered=len(latencies),
+        seconds=max(per_device * period, time.perf_counter() - start),
+        latencies=ordered,
+        cpu_seconds=cpu,
+        note="no network: latency is against the schedule",
+        due_latencies=ordered,
+        process_cpu_seconds=process_cpu,
+        gc=gc_watch,
+        peak_rss_kib=rss_after,
+        peak_rss_growth_kib=rss_after - rss_before,
+        state_writes=writes.count,
+    )
 
 
 async def _tight_loop(
@@ -820,6 +934,38 @@ def schedule_comparison(*, hub: Result, raw: Result, items: str) -> list[str]:
             f"  peak RSS growth      {hub.peak_rss_growth_kib / 1024:.1f} vs "
             f"{raw.peak_rss_growth_kib / 1024:.1f} MiB in the window (raw ran first, on a "
             f"fresh process: growth shows new peaks only)"
+        ),
+    ]
+
+
+def paced_comparison(*, hub: Result, paced: Result, items: str) -> list[str]:
+    """iot_hub against bare HA writing the same entities on the same schedule.
+
+    What is left between them is iot_hub's (and the network's); what both show (full
+    collections of a heap of this size, say) is Home Assistant's.
+    """
+    hub_gc, paced_gc = hub.gc or GcWatch(), paced.gc or GcWatch()
+    item = items.removesuffix("s")
+    return [
+        "iot_hub against bare HA on the same schedule (paced states.async_set, no network)",
+        (
+            f"  p99 against schedule {ratio(hub.due_p99, paced.due_p99)} bare HA "
+            f"({ms(hub.due_p99)} vs {ms(paced.due_p99)} ms; max {ms(hub.due_max)} vs "
+            f"{ms(paced.due_max)} ms)"
+        ),
+        (
+            f"  GC work per item     {gc_ratio(hub.gc_per_item, paced.gc_per_item)} bare HA "
+            f"({us(hub.gc_per_item)} vs {us(paced.gc_per_item)} µs per {item}; "
+            f"{hub_gc.by_generation[2]} vs {paced_gc.by_generation[2]} full collections, "
+            f"longest {ms(hub_gc.longest)} vs {ms(paced_gc.longest)} ms)"
+        ),
+        (
+            f"  state writes         {hub.writes_per_item:.2f} vs {paced.writes_per_item:.2f}"
+            f" per {item} (every state_changed in the window)"
+        ),
+        (
+            f"  process CPU per item {ratio(hub.process_cpu_per_item, paced.process_cpu_per_item)}"
+            f" bare HA ({us(hub.process_cpu_per_item)} vs {us(paced.process_cpu_per_item)} µs)"
         ),
     ]
 

@@ -56,6 +56,8 @@ from .common import (
     hub_capacity,
     measure_bare_ha,
     measure_load,
+    measure_paced_writes,
+    paced_comparison,
     peak_rss_line,
     raw_aiohttp_server,
     run,
@@ -248,6 +250,7 @@ async def measure_iot_hub(
         install=install,
         before_go=before_go,
         after_load=probe.at_end if probe is not None else None,
+        hass=hass,
     )
     recorded = probe.after(result.sent) if probe is not None else None
     if not args.sessions:
@@ -290,6 +293,7 @@ def render(
     bare: Sequence[Result],
     session_readings: int | None,
     recorded: RecorderFigures | None = None,
+    paced: Result | None = None,
 ) -> str:
     """The report: a table of every path, then iot_hub against the baselines."""
     offered = args.ovens * args.rate
@@ -316,7 +320,8 @@ def render(
         ),
     ]
     if args.senders == "process":
-        lines += ["", *schedule_table((raw, hub), senders=senders_text(args))]
+        paths = (raw, hub) if paced is None else (raw, hub, paced)
+        lines += ["", *schedule_table(paths, senders=senders_text(args))]
     lines += [
         "",
         "iot_hub against the baselines",
@@ -347,6 +352,8 @@ def render(
         )
     if recorded is not None:
         lines += _recorder_lines(recorded, hub)
+    if paced is not None:
+        lines += ["", *paced_comparison(hub=hub, paced=paced, items="readings")]
     lines += ["", peak_rss_line()]
     return "\n".join(lines)
 
@@ -406,6 +413,13 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         raw = await measure_raw_aiohttp(args, per_oven)
         print("measuring iot_hub...", file=sys.stderr)
         hub, session_readings, recorded = await measure_iot_hub(ha, args, per_oven)
+        print("measuring bare HA on the same schedule...", file=sys.stderr)
+        paced = await measure_paced_writes(
+            ha.hass,
+            [{oven.temperature_entity: per_oven} for oven in ha.ovens],
+            rate=args.rate,
+            per_device=per_oven,
+        )
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
     report = render(
@@ -415,6 +429,7 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         bare=bare,
         session_readings=session_readings,
         recorded=recorded,
+        paced=paced,
     )
     print(report)
     return 0

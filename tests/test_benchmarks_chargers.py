@@ -27,6 +27,10 @@ def test_tiny_run(senders: str) -> None:
         "  delivered            18/18 metrics as power states (0 lost); raw aiohttp 18/18" in lines
     )
     assert any(line.startswith("  sessions metered     3/3 sessions kept") for line in lines)
+    # Bare HA writes what the frames changed (the power first) on the same beat: 18 beats.
+    [paced] = [line for line in lines if line.startswith("  state writes ") and " vs " in line]
+    hub_writes, paced_writes = (float(word) for word in paced.split()[2:5:2])
+    assert hub_writes == paced_writes >= 1.0, paced
     schedule = [line for line in lines if line.startswith("Against the schedule")]
     if senders == "process":
         assert schedule == ["Against the schedule (senders in 1 separate process(es)):"]

@@ -57,6 +57,14 @@ def test_separate_process_senders_with_the_recorder() -> None:
     assert re.search(r"\d+ queued; empty after \d+\.\d+ s, committed after", backlog)
     assert any(re.match(r"  database .* \d+ bytes per reading", line) for line in lines)
     assert "  sessions kept        12 readings (all of the 12 delivered)" in lines
+    # Bare HA on the same schedule: 12 writes, against which iot_hub's remainder is shown.
+    [paced] = [line for line in lines if line.startswith("bare HA, paced states.async_set")]
+    assert re.fullmatch(r"\d+\.\d+", paced.split()[4]), paced  # its p50 due
+    assert "iot_hub against bare HA on the same schedule" in " ".join(lines)
+    [writes] = [line for line in lines if line.startswith("  state writes ")]
+    assert re.fullmatch(r"  state writes +\d\.\d\d vs 1\.00 per reading .*", writes), writes
+    for label in ("p99 against schedule", "GC work per item", "process CPU per item"):
+        assert any(line.startswith(f"  {label}") and "bare HA" in line for line in lines)
 
 
 def test_thread_senders_still_work() -> None:
