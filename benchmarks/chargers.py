@@ -313,6 +313,7 @@ def render(
     session_kwh: Sequence[float],
     per_charger: int,
     paced: Result | None = None,
+    beat: Result | None = None,
 ) -> str:
     """The report: a table of every path, then iot_hub against the baselines."""
     offered = args.chargers * args.rate
@@ -339,7 +340,7 @@ def render(
             [
                 "",
                 *schedule_table(
-                    (raw, hub) if paced is None else (raw, hub, paced),
+                    (raw, hub, *(r for r in (paced, beat) if r is not None)),
                     senders=senders_text(args),
                 ),
             ]
@@ -377,7 +378,11 @@ def render(
             f"  sessions metered     {kept}/{len(session_kwh)} sessions kept all the energy "
             f"sent ({expected:.3f} kWh each)"
         ),
-        *(["", *paced_comparison(hub=hub, paced=paced, items="metrics")] if paced else []),
+        *(
+            ["", *paced_comparison(hub=hub, paced=paced, items="metrics", raw=raw, beat=beat)]
+            if paced
+            else []
+        ),
         "",
         peak_rss_line(),
     ]
@@ -424,6 +429,9 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         hub, writes, session_kwh, groups = await measure_iot_hub(ha, args, per_charger)
         print("measuring bare HA on the same schedule...", file=sys.stderr)
         paced = await measure_paced_writes(ha.hass, groups, rate=args.rate, per_device=per_charger)
+        beat = await measure_paced_writes(
+            ha.hass, [{}] * args.chargers, rate=args.rate, per_device=per_charger, write=False
+        )
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
     print(
@@ -436,6 +444,7 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
             session_kwh=session_kwh,
             per_charger=per_charger,
             paced=paced,
+            beat=beat,
         )
     )
     return 0

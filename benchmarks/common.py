@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -164,6 +165,78 @@ class GcWatch:
             yield self
         finally:
             gc.callbacks.remove(self._on_gc)
+
+
+def _census_name(obj: object) -> str:
+    """What the census calls an object: its type, with the module it comes from."""
+    kind = type(obj)
+    module = kind.__module__.partition(".")[0] if isinstance(kind.__module__, str) else ""
+    return f"{module}.{kind.__qualname__}" if module != "builtins" else kind.__qualname__
+
+
+@dataclass(slots=True)
+class GcCensus:
+    """Which objects reached the oldest generation during a stretch of a window, by type.
+
+    Those are what makes Python run a full collection (once they pass a quarter of that
+    generation) and what it then has to free. Two listings of generation 2, ``stretch``
+    seconds apart from ``after`` seconds into the window; what the second holds that the
+    first did not arrived in between (an address reused meanwhile hides an object: a floor).
+    Listing ~600,000 objects stalls the loop for a moment: a run with a census is for the
+    census, not for its latencies.
+    """
+
+    after: float
+    stretch: float
+    arrived: Counter[str] = field(default_factory=Counter)
+    done: bool = False
+
+    @property
+    def per_second(self) -> float:
+        """Objects that reached generation 2 per second of the stretch."""
+        return self.arrived.total() / self.stretch if self.done else math.nan
+
+    async def take(self) -> None:
+        """Wait ``after`` s, list generation 2, wait ``stretch`` s, count what is new."""
+        await asyncio.sleep(self.after)
+        before = {id(obj) for obj in gc.get_objects(generation=2)}
+        await asyncio.sleep(self.stretch)
+        self.arrived.update(
+            _census_name(obj) for obj in gc.get_objects(generation=2) if id(obj) not in before
+        )
+        self.done = True
+
+    @staticmethod
+    @contextlib.contextmanager
+    def taking(census: GcCensus | None) -> Iterator[None]:
+        """Take ``census`` (if any) while the block runs; a window shorter than it ends it."""
+        task = asyncio.get_running_loop().create_task(census.take()) if census else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+
+    def lines(self, name: str, top: int = 6) -> list[str]:
+        """The census in the report."""
+        if not self.done:
+            return [
+                f"  {name:<20} no census (the window was shorter than {self.after + self.stretch:g} s)"
+            ]
+        kinds = ", ".join(
+            f"{kind} {count / self.stretch:,.0f}" for kind, count in self.arrived.most_common(top)
+        )
+        return [f"  {name:<20} {self.per_second:,.0f} objects/s reached generation 2: {kinds}"]
+
+
+def fresh_heap() -> None:
+    """A full collection before a measured window, outside it.
+
+    Python starts a full collection once the objects that survived the younger generations
+    since the last one pass a quarter of the old generation: without this, whether a window
+    gets one or two of them would depend on what the phases before it left pending.
+    """
+    gc.collect()
 
 
 def peak_rss_kib() -> int:
@@ -479,12 +552,14 @@ async def measure_load(
     before_go: Callable[[], Awaitable[None]] | None = None,
     after_load: Callable[[], Awaitable[None]] | None = None,
     hass: HomeAssistant | None = None,
+    census: GcCensus | None = None,
 ) -> Result:
     """Drive ``fleet`` against one server; ``install`` hooks deliveries and returns an undo.
 
     ``before_go`` runs once every device is connected; ``after_load`` the moment the last
     frame arrived (or the settle timeout passed), outside the measured window and before the
-    devices disconnect. With ``hass``, every state change in the window is counted.
+    devices disconnect. With ``hass``, every state change in the window is counted; with
+    ``census``, it takes its census during the window.
     """
     collector = fleet.collector
     uninstall = install(collector)
@@ -493,10 +568,15 @@ async def measure_load(
         await fleet.wait_connected()
         if before_go is not None:
             await before_go()
+        fresh_heap()
         rss_before = peak_rss_kib()
         process_before = process_cpu_seconds()
         cpu_before = thread_cpu_seconds()
-        with GcWatch().watching() as gc_watch, StateWrites(hass).counting() as writes:
+        with (
+            GcWatch().watching() as gc_watch,
+            StateWrites(hass).counting() as writes,
+            GcCensus.taking(census),
+        ):
             fleet.go()
             await fleet.wait_sent()
             collector.expect(collector.sent)
@@ -650,7 +730,13 @@ async def measure_bare_ha(hass: HomeAssistant, seconds: float) -> list[Result]:
 
 
 async def measure_paced_writes(
-    hass: HomeAssistant, groups: Sequence[Mapping[str, int]], *, rate: float, per_device: int
+    hass: HomeAssistant,
+    groups: Sequence[Mapping[str, int]],
+    *,
+    rate: float,
+    per_device: int,
+    write: bool = True,
+    census: GcCensus | None = None,
 ) -> Result:
     """Bare HA under the load's schedule: the same entities' states set on the same beat.
 
@@ -665,6 +751,9 @@ async def measure_paced_writes(
     listener; a beat the loop could not keep (a collection, a busy loop) is written at once
     and counts its lateness, like a frame that arrived late. Collections, CPU and memory are
     watched as in ``measure_load``.
+
+    ``write=False`` keeps the beat and writes nothing (latency: the wake-up's): what waking
+    on this schedule costs by itself, to take from the paced writes' CPU.
     """
     count = len(groups)
     attributes = [
@@ -678,7 +767,7 @@ async def measure_paced_writes(
         ]
         for group in groups
     ]
-    watched = frozenset(next(iter(group)) for group in groups)
+    watched = frozenset(next(iter(group)) for group in groups if group)
     latencies: list[float] = []
     due_now = math.nan
 
@@ -689,18 +778,26 @@ async def measure_paced_writes(
 
     period = 1 / rate
     unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, on_state_changed)
+    fresh_heap()
     rss_before = peak_rss_kib()
     process_before = process_cpu_seconds()
     cpu_before = thread_cpu_seconds()
     start = time.perf_counter() + 0.02
     try:
-        with GcWatch().watching() as gc_watch, StateWrites(hass).counting() as writes:
+        with (
+            GcWatch().watching() as gc_watch,
+            StateWrites(hass).counting() as writes,
+            GcCensus.taking(census),
+        ):
             for slot in range(count * per_device):
                 seq, index = divmod(slot, count)
                 due = start + seq * period + index * period / count
                 if (delay := due - time.perf_counter()) > 0:
                     await asyncio.sleep(delay)
                 due_now = due
+                if not write:
+                    latencies.append(time.perf_counter() - due)
+                    continue
                 value = f"{20 + seq / 10:.1f}"  # changes with every beat, as readings do
                 for entity_id, share, attrs in attributes[index]:
                     if math.floor((seq + 1) * share) > math.floor(seq * share):
@@ -712,7 +809,7 @@ async def measure_paced_writes(
     rss_after = peak_rss_kib()
     ordered = tuple(sorted(latencies))
     return Result(
-        name="bare HA, paced states.async_set",
+        name="bare HA, paced states.async_set" if write else "the same beat, no write",
         sent=count * per_device,
         delivered=len(latencies),
         seconds=max(per_device * period, time.perf_counter() - start),
@@ -938,14 +1035,37 @@ def schedule_comparison(*, hub: Result, raw: Result, items: str) -> list[str]:
     ]
 
 
-def paced_comparison(*, hub: Result, paced: Result, items: str) -> list[str]:
+def paced_comparison(
+    *, hub: Result, paced: Result, items: str, raw: Result | None = None, beat: Result | None = None
+) -> list[str]:
     """iot_hub against bare HA writing the same entities on the same schedule.
 
     What is left between them is iot_hub's (and the network's); what both show (full
-    collections of a heap of this size, say) is Home Assistant's.
+    collections of a heap of this size, say) is Home Assistant's. With the raw server's
+    result and the bare beat's (``write=False``), iot_hub's process CPU per item is split
+    into the network's (raw aiohttp's), HA's writes (paced writes less their beat) and the
+    rest, iot_hub's own.
     """
     hub_gc, paced_gc = hub.gc or GcWatch(), paced.gc or GcWatch()
     item = items.removesuffix("s")
+    split = []
+    if raw is not None and beat is not None:
+        network = raw.process_cpu_per_item
+        writes = paced.process_cpu_per_item - beat.process_cpu_per_item
+        own = hub.process_cpu_per_item - network - writes
+        split = [
+            (
+                f"  CPU per {item:<12}{us(hub.process_cpu_per_item)} µs = network "
+                f"{us(network)} (raw aiohttp) + HA's state writes {us(writes)} (paced "
+                f"writes {us(paced.process_cpu_per_item)} less the beat alone "
+                f"{us(beat.process_cpu_per_item)}) + iot_hub's own {us(own)}"
+            ),
+            (
+                f"  HA-bound share       network + HA's writes = "
+                f"{ratio(network + writes, network)} raw aiohttp before iot_hub adds "
+                f"{ratio(own, network)} of it"
+            ),
+        ]
     return [
         "iot_hub against bare HA on the same schedule (paced states.async_set, no network)",
         (
@@ -967,6 +1087,7 @@ def paced_comparison(*, hub: Result, paced: Result, items: str) -> list[str]:
             f"  process CPU per item {ratio(hub.process_cpu_per_item, paced.process_cpu_per_item)}"
             f" bare HA ({us(hub.process_cpu_per_item)} vs {us(paced.process_cpu_per_item)} µs)"
         ),
+        *split,
     ]
 
 

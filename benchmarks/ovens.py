@@ -47,6 +47,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from .common import (
     Collector,
     Fleet,
+    GcCensus,
     Result,
     SenderFleet,
     add_sender_options,
@@ -210,7 +211,10 @@ class RecorderProbe:
 
 
 async def measure_iot_hub(
-    ha: RunningHomeAssistant, args: argparse.Namespace, per_oven: int
+    ha: RunningHomeAssistant,
+    args: argparse.Namespace,
+    per_oven: int,
+    census: GcCensus | None = None,
 ) -> tuple[Result, int | None, RecorderFigures | None]:
     """The load through HA's HTTP server into iot_hub.
 
@@ -251,6 +255,7 @@ async def measure_iot_hub(
         before_go=before_go,
         after_load=probe.at_end if probe is not None else None,
         hass=hass,
+        census=census,
     )
     recorded = probe.after(result.sent) if probe is not None else None
     if not args.sessions:
@@ -294,6 +299,8 @@ def render(
     session_readings: int | None,
     recorded: RecorderFigures | None = None,
     paced: Result | None = None,
+    beat: Result | None = None,
+    censuses: tuple[GcCensus | None, GcCensus | None] = (None, None),
 ) -> str:
     """The report: a table of every path, then iot_hub against the baselines."""
     offered = args.ovens * args.rate
@@ -320,7 +327,7 @@ def render(
         ),
     ]
     if args.senders == "process":
-        paths = (raw, hub) if paced is None else (raw, hub, paced)
+        paths = (raw, hub, *(r for r in (paced, beat) if r is not None))
         lines += ["", *schedule_table(paths, senders=senders_text(args))]
     lines += [
         "",
@@ -353,9 +360,30 @@ def render(
     if recorded is not None:
         lines += _recorder_lines(recorded, hub)
     if paced is not None:
-        lines += ["", *paced_comparison(hub=hub, paced=paced, items="readings")]
+        lines += [
+            "",
+            *paced_comparison(hub=hub, paced=paced, items="readings", raw=raw, beat=beat),
+        ]
+    hub_census, paced_census = censuses
+    if hub_census is not None and paced_census is not None:
+        lines += [
+            "",
+            (
+                f"Objects reaching generation 2 (--gc-census, {hub_census.stretch:g} s from "
+                f"{hub_census.after:g} s into each window; the census stalls the loop, so "
+                "this run's latencies are not figures)"
+            ),
+            *hub_census.lines("iot_hub"),
+            *paced_census.lines("bare HA, paced"),
+        ]
     lines += ["", peak_rss_line()]
     return "\n".join(lines)
+
+
+def census_of(args: argparse.Namespace) -> GcCensus:
+    """A census over the middle third of a window (at most 10 s, from at most 5 s in)."""
+    third = args.seconds / 3
+    return GcCensus(after=min(5.0, third), stretch=min(10.0, third))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -376,6 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a measurement session on every oven during the iot_hub phase (default: yes)",
     )
     add_sender_options(parser)
+    parser.add_argument(
+        "--gc-census",
+        action="store_true",
+        help=(
+            "count the objects that reach GC generation 2 in iot_hub's window and bare HA's "
+            "(stalls the loop: latencies of such a run are not figures)"
+        ),
+    )
     parser.add_argument(
         "--recorder",
         action="store_true",
@@ -412,13 +448,18 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         print(f"Home Assistant up on {ha.ws_url}; measuring raw aiohttp...", file=sys.stderr)
         raw = await measure_raw_aiohttp(args, per_oven)
         print("measuring iot_hub...", file=sys.stderr)
-        hub, session_readings, recorded = await measure_iot_hub(ha, args, per_oven)
+        censuses = (census_of(args), census_of(args)) if args.gc_census else (None, None)
+        hub, session_readings, recorded = await measure_iot_hub(ha, args, per_oven, censuses[0])
         print("measuring bare HA on the same schedule...", file=sys.stderr)
         paced = await measure_paced_writes(
             ha.hass,
             [{oven.temperature_entity: per_oven} for oven in ha.ovens],
             rate=args.rate,
             per_device=per_oven,
+            census=censuses[1],
+        )
+        beat = await measure_paced_writes(
+            ha.hass, [{}] * args.ovens, rate=args.rate, per_device=per_oven, write=False
         )
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
@@ -430,6 +471,8 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         session_readings=session_readings,
         recorded=recorded,
         paced=paced,
+        beat=beat,
+        censuses=censuses,
     )
     print(report)
     return 0

@@ -68,9 +68,17 @@ def test_separate_process_senders_with_the_recorder() -> None:
 
 
 def test_thread_senders_still_work() -> None:
-    """``--senders thread``: the former measurement, without the schedule's section."""
-    lines = _bench(*TINY, "--senders", "thread", "--no-sessions").stdout.splitlines()
+    """``--senders thread``: the former measurement, without the schedule's section.
+
+    With ``--gc-census``: the census of both windows.
+    """
+    lines = _bench(*TINY, "--senders", "thread", "--no-sessions", "--gc-census").stdout.splitlines()
     assert "senders on their own thread" in lines[1]
+    # The census of what reaches GC generation 2, in both windows (a count per second).
+    assert any(line.startswith("Objects reaching generation 2 (--gc-census") for line in lines)
+    for name in ("iot_hub", "bare HA, paced"):
+        pattern = rf"  {name} +[\d,]+ objects/s reached generation 2: .*"
+        assert any(re.fullmatch(pattern, line) for line in lines), name
     assert not any(line.startswith("Against the schedule") for line in lines)
     assert "  delivered            12/12 readings (0 lost); raw aiohttp 12/12" in lines
 
