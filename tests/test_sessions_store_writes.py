@@ -22,6 +22,7 @@ from custom_components.iot_hub.sessions.record import ActorRef, Measure, Session
 
 DEVICES = 40
 ENTRY = "store_writes_entry"
+APP = ActorRef(Actor.APP)
 
 
 def _load_measure(_kind: str, data: dict[str, Any]) -> Measure:
@@ -40,6 +41,16 @@ async def _manager(hass: HomeAssistant) -> SessionManager:
     )
     await manager.async_load()
     return manager
+
+
+async def _running(hass: HomeAssistant) -> tuple[SessionManager, list[str]]:
+    """A manager with a session running on each of ``DEVICES`` ovens, written."""
+    manager = await _manager(hass)
+    ids = [f"oven{i}" for i in range(DEVICES)]
+    for device_id in ids:
+        manager.start(device_id, device_id, "oven", OvenMeasure(), APP, None)
+    await manager.async_flush()
+    return manager, ids
 
 
 def _stored(hass_storage: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -65,12 +76,7 @@ async def test_a_write_rebuilds_only_the_sessions_that_took_a_reading(
     hass: HomeAssistant, hass_storage: dict[str, Any], builds: list[int]
 ) -> None:
     """Readings show in the next write; sessions without one are written as they were."""
-    manager = await _manager(hass)
-    app = ActorRef(Actor.APP)
-    ids = [f"oven{i}" for i in range(DEVICES)]
-    for device_id in ids:
-        manager.start(device_id, device_id, "oven", OvenMeasure(), app, None)
-    await manager.async_flush()
+    manager, ids = await _running(hass)
     # Each new session twice: its "started" event's data, and the write.
     assert sorted(builds) == sorted([*range(1, DEVICES + 1)] * 2)
     assert {s["measure"]["readings"] for s in _stored(hass_storage).values()} == {0}
@@ -106,15 +112,10 @@ async def test_ending_sessions_one_by_one_stays_linear(
     hass: HomeAssistant, hass_storage: dict[str, Any], builds: list[int]
 ) -> None:
     """n sessions ended one after another, each written before the next: 2n builds."""
-    manager = await _manager(hass)
-    app = ActorRef(Actor.APP)
-    ids = [f"oven{i}" for i in range(DEVICES)]
-    for device_id in ids:
-        manager.start(device_id, device_id, "oven", OvenMeasure(), app, None)
-    await manager.async_flush()
+    manager, ids = await _running(hass)
     builds.clear()
     for count, device_id in enumerate(ids, 1):
-        manager.stop(device_id, device_id, app, None)
+        manager.stop(device_id, device_id, APP, None)
         await manager.async_flush()  # as an action that waits for the end to be on disk
         assert len(_stored(hass_storage)) == DEVICES - count
     # Each ended session twice (its "ended" event's data, its archive record); the running
