@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 import contextlib
 from dataclasses import asdict, dataclass, field
 import json
@@ -109,8 +109,9 @@ from custom_components.iot_hub.transport.mqtt.settings import (
     TRANSPORT_HOME_ASSISTANT,
 )
 
+from .child import Child
 from .common import GcWatch, ms, peak_rss_line, percentile, ratio, run, thread_cpu_seconds, us
-from .home_assistant import EVERY_READING, REPO_ROOT, running_home_assistant_with
+from .home_assistant import EVERY_READING, running_home_assistant_with
 from .mqtt_publishers import WARM_SEQ, Plan, serial_of, value_seq
 
 HOST: Final = "127.0.0.1"
@@ -503,60 +504,6 @@ class RawPath:
             self._stack = None
 
 
-# -- the publishers ------------------------------------------------------------------------------
-
-
-class Publishers:
-    """The publisher process of one phase, driven line by line."""
-
-    def __init__(self, process: asyncio.subprocess.Process, out: Path) -> None:
-        """Use ``start``."""
-        self._process = process
-        self.out = out
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def start(cls, plan: Plan) -> AsyncIterator[Publishers]:
-        """Start the process and wait until it is connected; it is ended after."""
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "benchmarks.mqtt_publishers",
-            plan.to_json(),
-            cwd=REPO_ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        publishers = cls(process, Path(plan.out))
-        try:
-            async with asyncio.timeout(READY_TIMEOUT):
-                await publishers._expect("ready")
-            yield publishers
-        finally:
-            if process.stdin is not None and not process.stdin.is_closing():
-                process.stdin.close()
-            try:
-                async with asyncio.timeout(10):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    async def _expect(self, word: str) -> str:
-        assert self._process.stdout is not None
-        line = (await self._process.stdout.readline()).decode().strip()
-        if not line.startswith(word):
-            raise RuntimeError(f"the publishers said {line!r}, not {word!r}")
-        return line
-
-    async def command(self, word: str, answer: str) -> str:
-        """Send a command; return its answer line."""
-        assert self._process.stdin is not None
-        self._process.stdin.write(f"{word}\n".encode())
-        await self._process.stdin.drain()
-        return await self._expect(answer)
-
-
 # -- one phase -----------------------------------------------------------------------------------
 
 
@@ -623,11 +570,11 @@ class Phase:
         return writes / self.delivered if self.delivered else math.nan
 
 
-async def _warm_up(path: BenchPath, publishers: Publishers) -> None:
+async def _warm_up(path: BenchPath, publishers: Child) -> None:
     """Publish warm-up rounds until every device's warm-up shows on the path."""
     async with asyncio.timeout(READY_TIMEOUT):
         while True:
-            await publishers.command("warm", "warmed")
+            await publishers.ask("warm", "warmed")
             deadline = time.monotonic() + WARM_RETRY
             while time.monotonic() < deadline:
                 if path.warmed():
@@ -699,7 +646,9 @@ async def measure_phase(
     )
     await path.async_prepare(prefix)
     try:
-        async with Publishers.start(plan) as publishers:
+        async with Child.running(
+            "benchmarks.mqtt_publishers", plan.to_json(), ready_within=READY_TIMEOUT
+        ) as publishers:
             await _warm_up(path, publishers)
             # Let the warm-up's own work (new entities, registry writes) settle first.
             await hass.async_block_till_done()
@@ -711,8 +660,7 @@ async def measure_phase(
                     cpu_process = time.process_time()
                     cpu_loop = thread_cpu_seconds()
                     cpu_machine = machine_busy_seconds()
-                    done = await publishers.command("go", "done")
-                    arrivals.expect(int(done.split()[1]))
+                    arrivals.expect(int(await publishers.ask("go", "done")))
                     await _settle(arrivals)
                     cpu_loop = thread_cpu_seconds() - cpu_loop
                     cpu_process = time.process_time() - cpu_process
