@@ -49,7 +49,6 @@ import math
 import os
 from pathlib import Path
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -110,7 +109,18 @@ from custom_components.iot_hub.transport.mqtt.settings import (
 )
 
 from .child import Child
-from .common import GcWatch, ms, peak_rss_line, percentile, ratio, run, thread_cpu_seconds, us
+from .common import (
+    GcWatch,
+    median,
+    median_ratio,
+    ms,
+    peak_rss_line,
+    percentile,
+    ratio,
+    run,
+    thread_cpu_seconds,
+    us,
+)
 from .home_assistant import EVERY_READING, running_home_assistant_with
 from .mqtt_publishers import WARM_SEQ, Plan, serial_of, value_seq
 
@@ -931,20 +941,15 @@ class LoadReport:
 
     def median(self, key: str, value: Callable[[Phase], float]) -> float:
         """The median over runs of one figure of one path."""
-        values = [value(phases[key]) for phases in self.runs if key in phases]
-        values = [v for v in values if not math.isnan(v)]
-        return statistics.median(values) if values else math.nan
+        return median(value(phases[key]) for phases in self.runs if key in phases)
 
     def median_ratio(self, key: str, base: str, value: Callable[[Phase], float]) -> float:
         """The median over runs of ``value(key) / value(base)`` within each run."""
-        ratios = []
-        for phases in self.runs:
-            if key not in phases or base not in phases:
-                continue
-            top, bottom = value(phases[key]), value(phases[base])
-            if not (math.isnan(top) or math.isnan(bottom) or bottom == 0):
-                ratios.append(top / bottom)
-        return statistics.median(ratios) if ratios else math.nan
+        return median_ratio(
+            (value(phases[key]), value(phases[base]))
+            for phases in self.runs
+            if key in phases and base in phases
+        )
 
 
 async def measure_load(
