@@ -17,13 +17,34 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 import contextlib
+import dataclasses
+import json
 from pathlib import Path
 import sys
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Self, cast
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # Helpers are run as ``-m benchmarks.<module>``: from the repository's root.
 ROOT: Final = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT: Final = 30.0
+
+
+class JsonPlan:
+    """What a helper is to do, as its command line carries it: a dataclass as JSON."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """The plan of the command line."""
+        data: dict[str, Any] = json.loads(text)
+        return cls(**data)
+
+    def to_json(self) -> str:
+        """The plan for the command line."""
+        return json.dumps(dataclasses.asdict(cast("DataclassInstance", self)))
 
 
 class ChildError(RuntimeError):

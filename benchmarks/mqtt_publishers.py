@@ -32,11 +32,11 @@ import logging
 from pathlib import Path
 import sys
 import time
-from typing import Any, Final
+from typing import Final
 
 import aiomqtt
 
-from .child import answer, commands, plan_main
+from .child import JsonPlan, answer, commands, plan_main
 
 # Ahead of "go": every device's first beat is in the future when the schedule starts.
 LEAD_NS: Final = 50_000_000
@@ -64,7 +64,7 @@ def value_seq(value: float, offset: float = 0.0) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(JsonPlan):
     """What one publisher process does."""
 
     host: str
@@ -75,27 +75,6 @@ class Plan:
     rate: float  # messages per second per device
     per_device: int
     out: str  # where the stamps go: JSON {"start_ns", "sent_ns": [[...] per device]}
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """The plan of the command line."""
-        data: dict[str, Any] = json.loads(text)
-        return cls(**data)
-
-    def to_json(self) -> str:
-        """The plan for the command line."""
-        return json.dumps(
-            {
-                "host": self.host,
-                "port": self.port,
-                "qos": self.qos,
-                "prefix": self.prefix,
-                "devices": self.devices,
-                "rate": self.rate,
-                "per_device": self.per_device,
-                "out": self.out,
-            }
-        )
 
     def topic(self, index: int) -> str:
         """The state topic of device ``index``."""

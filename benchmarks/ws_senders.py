@@ -33,11 +33,11 @@ import json
 from pathlib import Path
 import sys
 import time
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
 
-from .child import answer, commands, plan_main
+from .child import JsonPlan, answer, commands, plan_main
 
 CONNECT_TIMEOUT: Final = 60.0
 OVEN_HELLO: Final = '{"type": "esp32"}'
@@ -81,7 +81,7 @@ def metrics_text(session_id: int | None, seq: int, ts: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(JsonPlan):
     """What one sender process does."""
 
     kind: str  # one of KINDS
@@ -93,16 +93,6 @@ class Plan:
     out: str  # where the stamps go: JSON {"sent_ns": [[...] per device]} (0: not sent)
     greeted: bool = False  # chargers: wait for the server's {"type": "connected"}
     clock: float = 0.0  # chargers: the device clock of frame 0 (``ts``)
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """The plan of the command line."""
-        data: dict[str, Any] = json.loads(text)
-        return cls(**data)
-
-    def to_json(self) -> str:
-        """The plan for the command line."""
-        return json.dumps(asdict(self))
 
 
 def due_offset_ns(index: int, seq: int, devices: int, rate: float) -> int:
