@@ -29,12 +29,14 @@ decoded). Latency is from the publisher's stamp (taken in its own process just b
 publish) to that moment, and also from the time the message was *due* by the schedule, so a
 late publisher cannot hide a slow path. Both processes read ``CLOCK_REALTIME``. CPU is HA's
 process (all its threads; not the broker's, not the publishers') and its event-loop thread,
-from "go" until the last message arrived; garbage collections of the window are counted.
-The CPU every other process of the machine used meanwhile is shown too: on a shared machine
-a figure taken while something else competed for the CPU says so. Figures are medians over
-``--runs`` runs; each run measures every path once, in turn, and ratios against raw aiomqtt
-are taken within a run before the median. ``--path KEY`` measures one path alone, e.g. to
-profile it: ``py-spy record --nonblocking -p <pid>`` while its phase runs.
+from "go" until the last message arrived; in a second table, the window's garbage
+collections (how many of each generation, their total and longest pause, pause per message)
+and HA's peak RSS at its end, with how much the window raised it. The CPU every other process
+of the machine used meanwhile is shown too: on a shared machine a figure taken while something
+else competed for the CPU says so. Figures are medians over ``--runs`` runs; each run measures
+every path once, in turn, and ratios against raw aiomqtt are taken within a run before the
+median. ``--path KEY`` measures one path alone, e.g. to profile it: ``py-spy record
+--nonblocking -p <pid>`` while its phase runs.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ from .common import (
     median,
     median_ratio,
     ms,
+    peak_rss_kib,
     peak_rss_line,
     percentile,
     ratio,
@@ -539,6 +542,9 @@ class Phase:
     gc_count: int
     gc_total: float
     gc_longest: float
+    gc_by_generation: tuple[int, int, int]  # collections of generation 0, 1 and 2
+    peak_rss_kib: int  # HA's process, at the window's end
+    peak_rss_growth_kib: int  # how much the window raised it
     states_changed: int
     states_reported: int
     unmatched: int
@@ -665,6 +671,7 @@ async def measure_phase(
             arrivals = Arrivals(load.devices, per_device, path.parts)
             uninstall = path.install(arrivals)
             gc_watch = GcWatch()
+            rss_before = peak_rss_kib()
             try:
                 with gc_watch.watching(), _count_writes(hass) as writes:
                     cpu_process = time.process_time()
@@ -675,6 +682,8 @@ async def measure_phase(
                     cpu_loop = thread_cpu_seconds() - cpu_loop
                     cpu_process = time.process_time() - cpu_process
                     cpu_machine = machine_busy_seconds() - cpu_machine
+                rss_after = peak_rss_kib()
+                rss = (rss_after, rss_after - rss_before)
             finally:
                 uninstall()
             written = list(writes)
@@ -693,6 +702,7 @@ async def measure_phase(
         cpu_process=cpu_process,
         cpu_loop=cpu_loop,
         cpu_machine=cpu_machine,
+        rss=rss,
     )
 
 
@@ -713,6 +723,7 @@ def _phase(
     cpu_process: float,
     cpu_loop: float,
     cpu_machine: float,
+    rss: tuple[int, int],
 ) -> Phase:
     start_ns: int = stamps["start_ns"]
     sent_ns: list[list[int]] = stamps["sent_ns"]
@@ -759,6 +770,13 @@ def _phase(
         gc_count=gc_watch.count,
         gc_total=gc_watch.total,
         gc_longest=gc_watch.longest,
+        gc_by_generation=(
+            gc_watch.by_generation[0],
+            gc_watch.by_generation[1],
+            gc_watch.by_generation[2],
+        ),
+        peak_rss_kib=rss[0],
+        peak_rss_growth_kib=rss[1],
         states_changed=writes[0],
         states_reported=writes[1],
         unmatched=arrivals.unmatched,
@@ -1013,8 +1031,8 @@ async def measure_load(
 def _header() -> str:
     return (
         f"{'path':<22} {'sent':>7} {'lost':>6} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'p99 due':>8} {'CPU µs':>7} {'loop µs':>7} {'loop%':>6} {'GC µs':>6} "
-        f"{'GC max':>7} {'wr/msg':>6} {'pub lag':>7} {'others':>6}"
+        f"{'p99 due':>8} {'CPU µs':>7} {'loop µs':>7} {'loop%':>6} {'wr/msg':>6} "
+        f"{'pub lag':>7} {'others':>6}"
     )
 
 
@@ -1028,10 +1046,38 @@ def _row(report: LoadReport, key: str) -> str:
         f"{med(lambda p: p.rate_delivered):>8.1f} {ms(med(lambda p: p.p50)):>8} "
         f"{ms(med(lambda p: p.p99)):>8} {ms(med(lambda p: p.p99_due)):>8} "
         f"{us(med(lambda p: p.cpu_per_message)):>7} {us(med(lambda p: p.loop_per_message)):>7} "
-        f"{med(lambda p: p.loop_busy) * 100:>5.1f}% {us(med(lambda p: p.gc_per_message)):>6} "
-        f"{ms(med(lambda p: p.gc_longest)):>7} "
+        f"{med(lambda p: p.loop_busy) * 100:>5.1f}% "
         f"{med(lambda p: p.writes_per_message):>6.2f} {ms(med(lambda p: p.publisher_lag_p99)):>7} "
         f"{med(lambda p: p.others_busy):>6.2f}"
+    )
+
+
+def _generation(generation: int) -> Callable[[Phase], float]:
+    """Collections of one generation in a phase's window."""
+
+    def count(phase: Phase) -> float:
+        return phase.gc_by_generation[generation]
+
+    return count
+
+
+def _memory_header() -> str:
+    return (
+        f"{'path (GC, memory)':<22} {'GC g0/g1/g2':>14} {'GC ms':>8} {'GC max':>8} "
+        f"{'GC µs':>7} {'RSS MiB':>8} {'+window':>8}"
+    )
+
+
+def _memory_row(report: LoadReport, key: str) -> str:
+    def med(value: Callable[[Phase], float]) -> float:
+        return report.median(key, value)
+
+    generations = "/".join(f"{med(_generation(g)):g}" for g in range(3))
+    return (
+        f"{report.name(key):<22} {generations:>14} {ms(med(lambda p: p.gc_total)):>8} "
+        f"{ms(med(lambda p: p.gc_longest)):>8} {us(med(lambda p: p.gc_per_message)):>7} "
+        f"{med(lambda p: p.peak_rss_kib) / 1024:>8.1f} "
+        f"{med(lambda p: p.peak_rss_growth_kib) / 1024:>8.1f}"
     )
 
 
@@ -1103,13 +1149,16 @@ LEGEND: Final = (
     "msg/s: delivered per second; a message is delivered once both its values are states (raw",
     "aiomqtt: once decoded); p50/p99: publisher's stamp -> delivered; p99 due: the message's due",
     "time -> delivered; CPU µs: HA's process (all threads) per message; loop µs: its event-loop",
-    "thread per message; loop%: that thread's share of one core; GC µs: garbage collection per",
-    "message (part of the CPU); GC max: the longest collection (ms); wr/msg: state writes per",
+    "thread per message; loop%: that thread's share of one core; wr/msg: state writes per",
     "message (changed + unchanged); pub lag: p99 of how late the publisher stamped a message",
     "after its due time (ms; it shares the machine); others: cores the machine's other",
     "processes used meanwhile (the broker, the publishers, anything else running: above",
     "{cores} - 1, they competed with HA for the CPU); loop capacity: 1 / loop µs, the rate one",
     "core could take at that cost.",
+    "GC g0/g1/g2: garbage collections of each generation in HA's process in the window; GC ms:",
+    "their total pause; GC max: the longest (ms); GC µs: pause per message (part of the CPU);",
+    "RSS MiB: HA's peak RSS at the window's end; +window: how much the window raised it (new",
+    "peaks only: the paths measured first meet the heap's growth).",
 )
 
 
@@ -1135,6 +1184,11 @@ def render(reports: Sequence[LoadReport], runs: int, qos: int) -> str:
             _header(),
             "-" * len(_header()),
             *(_row(report, key) for key in keys),
+            "",
+            _memory_header(),
+            "-" * len(_memory_header()),
+            *(_memory_row(report, key) for key in keys),
+            "",
             *_verdicts(report),
         ]
     lines += [
@@ -1159,6 +1213,12 @@ def as_json(reports: Sequence[LoadReport], runs: int, qos: int) -> dict[str, Any
         "loop_per_message": lambda p: p.loop_per_message,
         "loop_capacity": _capacity,
         "writes_per_message": lambda p: p.writes_per_message,
+        "gc_per_message": lambda p: p.gc_per_message,
+        "gc_total": lambda p: p.gc_total,
+        "gc_longest": lambda p: p.gc_longest,
+        **{f"gc_g{g}": _generation(g) for g in range(3)},
+        "peak_rss_kib": lambda p: p.peak_rss_kib,
+        "peak_rss_growth_kib": lambda p: p.peak_rss_growth_kib,
     }
     return {
         "home_assistant": ha_const.__version__,
