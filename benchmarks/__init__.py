@@ -6,5 +6,7 @@ writes, and a plain aiohttp WebSocket server receiving the same load; ``python -
 benchmarks.chargers`` does the same for EV chargers. What both share is in ``benchmarks.common``.
 ``python -m benchmarks.appliances`` measures MQTT appliances (seed 003) against a raw aiomqtt
 subscriber and HA's own MQTT entities, with publishers in a separate process
-(``benchmarks.mqtt_publishers``).
+(``benchmarks.mqtt_publishers``); ``python -m benchmarks.streams`` the fan-out of seed 004's
+live stream against a raw aiohttp broadcast, with its clients in a separate process
+(``benchmarks.stream_clients``). Helper processes are driven by ``benchmarks.child``.
 """

@@ -29,19 +29,21 @@ decoded). Latency is from the publisher's stamp (taken in its own process just b
 publish) to that moment, and also from the time the message was *due* by the schedule, so a
 late publisher cannot hide a slow path. Both processes read ``CLOCK_REALTIME``. CPU is HA's
 process (all its threads; not the broker's, not the publishers') and its event-loop thread,
-from "go" until the last message arrived; garbage collections of the window are counted.
-The CPU every other process of the machine used meanwhile is shown too: on a shared machine
-a figure taken while something else competed for the CPU says so. Figures are medians over
-``--runs`` runs; each run measures every path once, in turn, and ratios against raw aiomqtt
-are taken within a run before the median. ``--path KEY`` measures one path alone, e.g. to
-profile it: ``py-spy record --nonblocking -p <pid>`` while its phase runs.
+from "go" until the last message arrived; in a second table, the window's garbage
+collections (how many of each generation, their total and longest pause, pause per message)
+and HA's peak RSS at its end, with how much the window raised it. The CPU every other process
+of the machine used meanwhile is shown too: on a shared machine a figure taken while something
+else competed for the CPU says so. Figures are medians over ``--runs`` runs; each run measures
+every path once, in turn, and ratios against raw aiomqtt are taken within a run before the
+median. ``--path KEY`` measures one path alone, e.g. to profile it: ``py-spy record
+--nonblocking -p <pid>`` while its phase runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 import contextlib
 from dataclasses import asdict, dataclass, field
 import json
@@ -49,7 +51,6 @@ import math
 import os
 from pathlib import Path
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -109,8 +110,21 @@ from custom_components.iot_hub.transport.mqtt.settings import (
     TRANSPORT_HOME_ASSISTANT,
 )
 
-from .common import GcWatch, ms, peak_rss_line, percentile, ratio, run, thread_cpu_seconds, us
-from .home_assistant import EVERY_READING, REPO_ROOT, running_home_assistant_with
+from .child import Child
+from .common import (
+    GcWatch,
+    median,
+    median_ratio,
+    ms,
+    peak_rss_kib,
+    peak_rss_line,
+    percentile,
+    ratio,
+    run,
+    thread_cpu_seconds,
+    us,
+)
+from .home_assistant import EVERY_READING, running_home_assistant_with
 from .mqtt_publishers import WARM_SEQ, Plan, serial_of, value_seq
 
 HOST: Final = "127.0.0.1"
@@ -503,60 +517,6 @@ class RawPath:
             self._stack = None
 
 
-# -- the publishers ------------------------------------------------------------------------------
-
-
-class Publishers:
-    """The publisher process of one phase, driven line by line."""
-
-    def __init__(self, process: asyncio.subprocess.Process, out: Path) -> None:
-        """Use ``start``."""
-        self._process = process
-        self.out = out
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def start(cls, plan: Plan) -> AsyncIterator[Publishers]:
-        """Start the process and wait until it is connected; it is ended after."""
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "benchmarks.mqtt_publishers",
-            plan.to_json(),
-            cwd=REPO_ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        publishers = cls(process, Path(plan.out))
-        try:
-            async with asyncio.timeout(READY_TIMEOUT):
-                await publishers._expect("ready")
-            yield publishers
-        finally:
-            if process.stdin is not None and not process.stdin.is_closing():
-                process.stdin.close()
-            try:
-                async with asyncio.timeout(10):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    async def _expect(self, word: str) -> str:
-        assert self._process.stdout is not None
-        line = (await self._process.stdout.readline()).decode().strip()
-        if not line.startswith(word):
-            raise RuntimeError(f"the publishers said {line!r}, not {word!r}")
-        return line
-
-    async def command(self, word: str, answer: str) -> str:
-        """Send a command; return its answer line."""
-        assert self._process.stdin is not None
-        self._process.stdin.write(f"{word}\n".encode())
-        await self._process.stdin.drain()
-        return await self._expect(answer)
-
-
 # -- one phase -----------------------------------------------------------------------------------
 
 
@@ -582,6 +542,9 @@ class Phase:
     gc_count: int
     gc_total: float
     gc_longest: float
+    gc_by_generation: tuple[int, int, int]  # collections of generation 0, 1 and 2
+    peak_rss_kib: int  # HA's process, at the window's end
+    peak_rss_growth_kib: int  # how much the window raised it
     states_changed: int
     states_reported: int
     unmatched: int
@@ -623,11 +586,11 @@ class Phase:
         return writes / self.delivered if self.delivered else math.nan
 
 
-async def _warm_up(path: BenchPath, publishers: Publishers) -> None:
+async def _warm_up(path: BenchPath, publishers: Child) -> None:
     """Publish warm-up rounds until every device's warm-up shows on the path."""
     async with asyncio.timeout(READY_TIMEOUT):
         while True:
-            await publishers.command("warm", "warmed")
+            await publishers.ask("warm", "warmed")
             deadline = time.monotonic() + WARM_RETRY
             while time.monotonic() < deadline:
                 if path.warmed():
@@ -699,24 +662,28 @@ async def measure_phase(
     )
     await path.async_prepare(prefix)
     try:
-        async with Publishers.start(plan) as publishers:
+        async with Child.running(
+            "benchmarks.mqtt_publishers", plan.to_json(), ready_within=READY_TIMEOUT
+        ) as publishers:
             await _warm_up(path, publishers)
             # Let the warm-up's own work (new entities, registry writes) settle first.
             await hass.async_block_till_done()
             arrivals = Arrivals(load.devices, per_device, path.parts)
             uninstall = path.install(arrivals)
             gc_watch = GcWatch()
+            rss_before = peak_rss_kib()
             try:
                 with gc_watch.watching(), _count_writes(hass) as writes:
                     cpu_process = time.process_time()
                     cpu_loop = thread_cpu_seconds()
                     cpu_machine = machine_busy_seconds()
-                    done = await publishers.command("go", "done")
-                    arrivals.expect(int(done.split()[1]))
+                    arrivals.expect(int(await publishers.ask("go", "done")))
                     await _settle(arrivals)
                     cpu_loop = thread_cpu_seconds() - cpu_loop
                     cpu_process = time.process_time() - cpu_process
                     cpu_machine = machine_busy_seconds() - cpu_machine
+                rss_after = peak_rss_kib()
+                rss = (rss_after, rss_after - rss_before)
             finally:
                 uninstall()
             written = list(writes)
@@ -735,6 +702,7 @@ async def measure_phase(
         cpu_process=cpu_process,
         cpu_loop=cpu_loop,
         cpu_machine=cpu_machine,
+        rss=rss,
     )
 
 
@@ -755,6 +723,7 @@ def _phase(
     cpu_process: float,
     cpu_loop: float,
     cpu_machine: float,
+    rss: tuple[int, int],
 ) -> Phase:
     start_ns: int = stamps["start_ns"]
     sent_ns: list[list[int]] = stamps["sent_ns"]
@@ -801,6 +770,13 @@ def _phase(
         gc_count=gc_watch.count,
         gc_total=gc_watch.total,
         gc_longest=gc_watch.longest,
+        gc_by_generation=(
+            gc_watch.by_generation[0],
+            gc_watch.by_generation[1],
+            gc_watch.by_generation[2],
+        ),
+        peak_rss_kib=rss[0],
+        peak_rss_growth_kib=rss[1],
         states_changed=writes[0],
         states_reported=writes[1],
         unmatched=arrivals.unmatched,
@@ -983,20 +959,15 @@ class LoadReport:
 
     def median(self, key: str, value: Callable[[Phase], float]) -> float:
         """The median over runs of one figure of one path."""
-        values = [value(phases[key]) for phases in self.runs if key in phases]
-        values = [v for v in values if not math.isnan(v)]
-        return statistics.median(values) if values else math.nan
+        return median(value(phases[key]) for phases in self.runs if key in phases)
 
     def median_ratio(self, key: str, base: str, value: Callable[[Phase], float]) -> float:
         """The median over runs of ``value(key) / value(base)`` within each run."""
-        ratios = []
-        for phases in self.runs:
-            if key not in phases or base not in phases:
-                continue
-            top, bottom = value(phases[key]), value(phases[base])
-            if not (math.isnan(top) or math.isnan(bottom) or bottom == 0):
-                ratios.append(top / bottom)
-        return statistics.median(ratios) if ratios else math.nan
+        return median_ratio(
+            (value(phases[key]), value(phases[base]))
+            for phases in self.runs
+            if key in phases and base in phases
+        )
 
 
 async def measure_load(
@@ -1060,8 +1031,8 @@ async def measure_load(
 def _header() -> str:
     return (
         f"{'path':<22} {'sent':>7} {'lost':>6} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'p99 due':>8} {'CPU µs':>7} {'loop µs':>7} {'loop%':>6} {'GC µs':>6} "
-        f"{'GC max':>7} {'wr/msg':>6} {'pub lag':>7} {'others':>6}"
+        f"{'p99 due':>8} {'CPU µs':>7} {'loop µs':>7} {'loop%':>6} {'wr/msg':>6} "
+        f"{'pub lag':>7} {'others':>6}"
     )
 
 
@@ -1075,10 +1046,38 @@ def _row(report: LoadReport, key: str) -> str:
         f"{med(lambda p: p.rate_delivered):>8.1f} {ms(med(lambda p: p.p50)):>8} "
         f"{ms(med(lambda p: p.p99)):>8} {ms(med(lambda p: p.p99_due)):>8} "
         f"{us(med(lambda p: p.cpu_per_message)):>7} {us(med(lambda p: p.loop_per_message)):>7} "
-        f"{med(lambda p: p.loop_busy) * 100:>5.1f}% {us(med(lambda p: p.gc_per_message)):>6} "
-        f"{ms(med(lambda p: p.gc_longest)):>7} "
+        f"{med(lambda p: p.loop_busy) * 100:>5.1f}% "
         f"{med(lambda p: p.writes_per_message):>6.2f} {ms(med(lambda p: p.publisher_lag_p99)):>7} "
         f"{med(lambda p: p.others_busy):>6.2f}"
+    )
+
+
+def _generation(generation: int) -> Callable[[Phase], float]:
+    """Collections of one generation in a phase's window."""
+
+    def count(phase: Phase) -> float:
+        return phase.gc_by_generation[generation]
+
+    return count
+
+
+def _memory_header() -> str:
+    return (
+        f"{'path (GC, memory)':<22} {'GC g0/g1/g2':>14} {'GC ms':>8} {'GC max':>8} "
+        f"{'GC µs':>7} {'RSS MiB':>8} {'+window':>8}"
+    )
+
+
+def _memory_row(report: LoadReport, key: str) -> str:
+    def med(value: Callable[[Phase], float]) -> float:
+        return report.median(key, value)
+
+    generations = "/".join(f"{med(_generation(g)):g}" for g in range(3))
+    return (
+        f"{report.name(key):<22} {generations:>14} {ms(med(lambda p: p.gc_total)):>8} "
+        f"{ms(med(lambda p: p.gc_longest)):>8} {us(med(lambda p: p.gc_per_message)):>7} "
+        f"{med(lambda p: p.peak_rss_kib) / 1024:>8.1f} "
+        f"{med(lambda p: p.peak_rss_growth_kib) / 1024:>8.1f}"
     )
 
 
@@ -1150,13 +1149,16 @@ LEGEND: Final = (
     "msg/s: delivered per second; a message is delivered once both its values are states (raw",
     "aiomqtt: once decoded); p50/p99: publisher's stamp -> delivered; p99 due: the message's due",
     "time -> delivered; CPU µs: HA's process (all threads) per message; loop µs: its event-loop",
-    "thread per message; loop%: that thread's share of one core; GC µs: garbage collection per",
-    "message (part of the CPU); GC max: the longest collection (ms); wr/msg: state writes per",
+    "thread per message; loop%: that thread's share of one core; wr/msg: state writes per",
     "message (changed + unchanged); pub lag: p99 of how late the publisher stamped a message",
     "after its due time (ms; it shares the machine); others: cores the machine's other",
     "processes used meanwhile (the broker, the publishers, anything else running: above",
     "{cores} - 1, they competed with HA for the CPU); loop capacity: 1 / loop µs, the rate one",
     "core could take at that cost.",
+    "GC g0/g1/g2: garbage collections of each generation in HA's process in the window; GC ms:",
+    "their total pause; GC max: the longest (ms); GC µs: pause per message (part of the CPU);",
+    "RSS MiB: HA's peak RSS at the window's end; +window: how much the window raised it (new",
+    "peaks only: the paths measured first meet the heap's growth).",
 )
 
 
@@ -1182,6 +1184,11 @@ def render(reports: Sequence[LoadReport], runs: int, qos: int) -> str:
             _header(),
             "-" * len(_header()),
             *(_row(report, key) for key in keys),
+            "",
+            _memory_header(),
+            "-" * len(_memory_header()),
+            *(_memory_row(report, key) for key in keys),
+            "",
             *_verdicts(report),
         ]
     lines += [
@@ -1206,6 +1213,12 @@ def as_json(reports: Sequence[LoadReport], runs: int, qos: int) -> dict[str, Any
         "loop_per_message": lambda p: p.loop_per_message,
         "loop_capacity": _capacity,
         "writes_per_message": lambda p: p.writes_per_message,
+        "gc_per_message": lambda p: p.gc_per_message,
+        "gc_total": lambda p: p.gc_total,
+        "gc_longest": lambda p: p.gc_longest,
+        **{f"gc_g{g}": _generation(g) for g in range(3)},
+        "peak_rss_kib": lambda p: p.peak_rss_kib,
+        "peak_rss_growth_kib": lambda p: p.peak_rss_growth_kib,
     }
     return {
         "home_assistant": ha_const.__version__,

@@ -17,6 +17,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -30,6 +31,7 @@ import math
 import os
 import platform
 import resource
+import statistics
 import sys
 import time
 from typing import Any, Final, Protocol
@@ -67,6 +69,24 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
         return math.nan
     rank = max(1, math.ceil(fraction * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+def median(values: Iterable[float]) -> float:
+    """The median of the known values (NaN when none is known)."""
+    known = [value for value in values if not math.isnan(value)]
+    return statistics.median(known) if known else math.nan
+
+
+def median_ratio(pairs: Iterable[tuple[float, float]]) -> float:
+    """The median of ``value / base`` over ``(value, base)`` pairs (one per run, say).
+
+    A pair with an unknown figure or a zero base has no ratio; NaN when no pair has one.
+    """
+    return median(
+        value / base
+        for value, base in pairs
+        if not (math.isnan(value) or math.isnan(base) or base == 0)
+    )
 
 
 def thread_cpu_seconds() -> float:

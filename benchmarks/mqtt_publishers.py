@@ -7,7 +7,7 @@ the stamping of "sent", or the pause would never show in the latency.
 
 It connects one lean MQTT client for all devices (the subscriber's side is the same whether
 the broker takes the messages from one connection or many) and obeys its standard input,
-one command a line, answering on its standard output:
+one command a line, answering on its standard output (``benchmarks.child``):
 
 * ``warm``: publish one message per device with out-of-range values (so entities exist and
   HA's subscriptions are in place before the clock runs); answers ``warmed``;
@@ -32,9 +32,11 @@ import logging
 from pathlib import Path
 import sys
 import time
-from typing import Any, Final
+from typing import Final
 
 import aiomqtt
+
+from .child import JsonPlan, answer, commands, plan_main
 
 # Ahead of "go": every device's first beat is in the future when the schedule starts.
 LEAD_NS: Final = 50_000_000
@@ -62,7 +64,7 @@ def value_seq(value: float, offset: float = 0.0) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(JsonPlan):
     """What one publisher process does."""
 
     host: str
@@ -73,27 +75,6 @@ class Plan:
     rate: float  # messages per second per device
     per_device: int
     out: str  # where the stamps go: JSON {"start_ns", "sent_ns": [[...] per device]}
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """The plan of the command line."""
-        data: dict[str, Any] = json.loads(text)
-        return cls(**data)
-
-    def to_json(self) -> str:
-        """The plan for the command line."""
-        return json.dumps(
-            {
-                "host": self.host,
-                "port": self.port,
-                "qos": self.qos,
-                "prefix": self.prefix,
-                "devices": self.devices,
-                "rate": self.rate,
-                "per_device": self.per_device,
-                "out": self.out,
-            }
-        )
 
     def topic(self, index: int) -> str:
         """The state topic of device ``index``."""
@@ -144,10 +125,8 @@ async def _warm(client: aiomqtt.Client, plan: Plan) -> None:
         )
 
 
-async def _main(plan: Plan) -> int:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+async def _serve(plan_json: str) -> int:
+    plan = Plan.from_json(plan_json)
     # aiomqtt warns at every publish once more than 10 await their acknowledgement: with
     # hundreds of devices on one client that is the normal case, not news.
     quiet = logging.getLogger("benchmarks.mqtt_publishers.client")
@@ -163,26 +142,22 @@ async def _main(plan: Plan) -> int:
         max_inflight_messages=max(20, plan.devices * 2),
     )
     async with client:
-        print("ready", flush=True)
-        while line := (await reader.readline()).decode().strip():
+        answer("ready")
+        async for line in commands():
             if line == "warm":
                 await _warm(client, plan)
-                print("warmed", flush=True)
+                answer("warmed")
             elif line == "go":
                 sent, _ = await _publish_all(client, plan)
-                print(f"done {sent}", flush=True)
+                answer(f"done {sent}")
             else:
-                print(f"error unknown command {line!r}", flush=True)
+                answer(f"error unknown command {line!r}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m benchmarks.mqtt_publishers PLAN``."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m benchmarks.mqtt_publishers PLAN_JSON", file=sys.stderr)
-        return 2
-    return asyncio.run(_main(Plan.from_json(args[0])))
+    return plan_main("benchmarks.mqtt_publishers", argv, _serve)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,16 @@ from dataclasses import dataclass, field
 import json
 import math
 from pathlib import Path
-import sys
 import tempfile
 import time
 from typing import Any, Final
 
+from .child import Child
 from .common import CONNECT_TIMEOUT, Collector, SenderReport
-from .home_assistant import REPO_ROOT
 from .ws_senders import Plan, due_offset_ns
 
 # Ahead of "go": every device's first beat is in the future when the schedule starts.
 LEAD_NS: Final = 100_000_000
-STOP_TIMEOUT: Final = 30.0
 
 
 @dataclass(slots=True)
@@ -89,42 +87,6 @@ class StampedCollector(Collector):
         return (self.last_arrival_ns - self.first_sent_ns) / 1e9
 
 
-class _Process:
-    """One sender process, driven line by line."""
-
-    def __init__(self, process: asyncio.subprocess.Process, plan: Plan) -> None:
-        self.process = process
-        self.plan = plan
-
-    async def expect(self, word: str) -> str:
-        assert self.process.stdout is not None
-        line = (await self.process.stdout.readline()).decode().strip()
-        if not line.startswith(word):
-            raise RuntimeError(f"a sender process said {line!r}, not {word!r}")
-        return line.removeprefix(word).strip()
-
-    async def command(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(f"{line}\n".encode())
-        await self.process.stdin.drain()
-
-    async def stop(self) -> dict[str, Any]:
-        """End of input: the process closes its connections; returns its report."""
-        assert self.process.stdin is not None
-        report: dict[str, Any] = {}
-        if not self.process.stdin.is_closing():
-            self.process.stdin.close()
-        try:
-            async with asyncio.timeout(STOP_TIMEOUT):
-                if self.process.returncode is None:
-                    report = json.loads(await self.expect("closed"))
-                await self.process.wait()
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-        return report
-
-
 class ProcessFleet:
     """N devices in ``processes`` sender processes: connect, then send on cue.
 
@@ -156,7 +118,7 @@ class ProcessFleet:
         self.collector = StampedCollector(len(self._urls), per_device)
         self.report = SenderReport()
         self._tmp = tempfile.TemporaryDirectory(prefix="iot_hub_senders_")
-        self._processes: list[_Process] = []
+        self._processes: list[tuple[Child, Plan]] = []
         self._start_ns = 0
         self._starting: asyncio.Task[None] | None = None
         self._sending: asyncio.Task[None] | None = None
@@ -185,17 +147,9 @@ class ProcessFleet:
 
     async def _start(self) -> None:
         for plan in self._plans():
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "benchmarks.ws_senders",
-                plan.to_json(),
-                cwd=REPO_ROOT,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            self._processes.append(_Process(process, plan))
-        await asyncio.gather(*(process.expect("ready") for process in self._processes))
+            child = await Child.start("benchmarks.ws_senders", plan.to_json())
+            self._processes.append((child, plan))
+        await asyncio.gather(*(child.expect("ready") for child, _ in self._processes))
 
     async def wait_connected(self) -> None:
         """Until every device is connected (``TimeoutError`` after ``CONNECT_TIMEOUT`` s)."""
@@ -209,8 +163,7 @@ class ProcessFleet:
 
     async def wait_started(self) -> None:
         """(Chargers) until every device was sent its session's ``start``."""
-        await asyncio.gather(*(p.command("started") for p in self._processes))
-        await asyncio.gather(*(p.expect("started") for p in self._processes))
+        await asyncio.gather(*(child.ask("started", "started") for child, _ in self._processes))
 
     def go(self) -> None:
         """Start sending, on a schedule that starts a moment from now (wall clock)."""
@@ -218,8 +171,8 @@ class ProcessFleet:
         self._sending = asyncio.create_task(self._send())
 
     async def _send(self) -> None:
-        await asyncio.gather(*(p.command(f"go {self._start_ns}") for p in self._processes))
-        sent = await asyncio.gather(*(p.expect("done") for p in self._processes))
+        go = f"go {self._start_ns}"
+        sent = await asyncio.gather(*(child.ask(go, "done") for child, _ in self._processes))
         self.collector.sent = sum(int(count) for count in sent)
 
     async def wait_sent(self) -> None:
@@ -230,13 +183,13 @@ class ProcessFleet:
     async def finish(self) -> None:
         """Close every connection, end the processes, and resolve the latencies."""
         try:
-            reports = await asyncio.gather(*(p.stop() for p in self._processes))
-            for report in reports:
-                self._merge(report)
+            closed = await asyncio.gather(*(child.stop("closed") for child, _ in self._processes))
+            for report in closed:
+                self._merge(json.loads(report) if report else {})
             if self._sending is not None and self._sending.done():
                 stamps: list[list[int]] = []
-                for process in self._processes:
-                    out = Path(process.plan.out)
+                for _, plan in self._processes:
+                    out = Path(plan.out)
                     text = await asyncio.to_thread(out.read_text, encoding="utf-8")
                     stamps.extend(json.loads(text)["sent_ns"])
                 self.collector.resolve(self._start_ns, self._rate, stamps)

@@ -66,14 +66,9 @@ from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kind import Inbound, Source
 
 from .appliances import until
+from .child import Child, answer, commands
 from .common import TrivialEntity, ratio, run
-from .home_assistant import (
-    REPO_ROOT,
-    bench_ovens,
-    free_port,
-    hub_entry,
-    running_home_assistant_with,
-)
+from .home_assistant import bench_ovens, free_port, hub_entry, running_home_assistant_with
 from .recorder import bench_wearables, wearable_frame, wearable_subentry
 
 _LOGGER = logging.getLogger(__name__)
@@ -109,15 +104,15 @@ async def send_frames(kind: str, urls: Sequence[str], per_device: int, rate: flo
     real devices are not in sync.
     """
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     # No connection limit: aiohttp's default (100) would hold device 101 back forever.
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets = [await session.ws_connect(url) for url in urls]
         drains = [asyncio.create_task(_drain(ws)) for ws in sockets]
-        print("ready", flush=True)
+        answer("ready")
         seq = 0
-        while (await reader.readline()).strip() == b"go":
+        async for line in commands():
+            if line != "go":
+                break
             # Device i's beats are staggered by i / (devices x rate) within a period.
             start = loop.time()
             period = 1 / rate
@@ -135,7 +130,7 @@ async def send_frames(kind: str, urls: Sequence[str], per_device: int, rate: flo
                 )
             )
             seq += per_device
-            print(f"sent {sum(sent)}", flush=True)
+            answer(f"sent {sum(sent)}")
         for ws in sockets:
             await ws.close()
         for task in drains:
@@ -166,57 +161,16 @@ async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
         pass
 
 
-class Senders:
-    """The sender process, driven line by line."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        """Use ``start``."""
-        self._process = process
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def start(
-        cls, kind: str, urls: Sequence[str], per_device: int, rate: float
-    ) -> AsyncIterator[Senders]:
-        """Start the process and wait until every device is connected; it is ended after."""
-        plan = json.dumps({"kind": kind, "urls": list(urls), "per": per_device, "rate": rate})
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "benchmarks.reading_path",
-            "--sender",
-            plan,
-            cwd=REPO_ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        senders = cls(process)
-        try:
-            async with asyncio.timeout(READY_TIMEOUT):
-                await senders.expect("ready")
-            yield senders
-        finally:
-            if process.stdin is not None and not process.stdin.is_closing():
-                process.stdin.close()
-            try:
-                async with asyncio.timeout(10):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    async def expect(self, word: str) -> str:
-        """The next line, which must start with ``word``."""
-        assert self._process.stdout is not None
-        line = (await self._process.stdout.readline()).decode().strip()
-        if not line.startswith(word):
-            raise RuntimeError(f"the senders said {line!r}, not {word!r}")
-        return line
-
-    def go(self) -> None:
-        """Send one phase's frames."""
-        assert self._process.stdin is not None
-        self._process.stdin.write(b"go\n")
+@contextlib.asynccontextmanager
+async def senders_process(
+    kind: str, urls: Sequence[str], per_device: int, rate: float
+) -> AsyncIterator[Child]:
+    """This module run with ``--sender``, once every device is connected; ended after."""
+    plan = json.dumps({"kind": kind, "urls": list(urls), "per": per_device, "rate": rate})
+    async with Child.running(
+        "benchmarks.reading_path", "--sender", plan, ready_within=READY_TIMEOUT
+    ) as senders:
+        yield senders
 
 
 # -- the probes ----------------------------------------------------------------------------------
@@ -344,12 +298,12 @@ class Readings:
 
 
 async def socket_phase(
-    hass: HomeAssistant, senders: Senders, readings: Readings, expected: int, seconds: float
+    hass: HomeAssistant, senders: Child, readings: Readings, expected: int, seconds: float
 ) -> tuple[float, int]:
     """One phase over the sockets: loop-thread CPU seconds and readings arrived."""
     readings.expect(expected)
     start = time.thread_time()
-    senders.go()
+    await senders.send("go")
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds + SETTLE_TIMEOUT):
             await readings.arrived.wait()
@@ -461,7 +415,7 @@ async def measure(args: argparse.Namespace) -> Run:
         seconds = args.per_device / args.rate
         figures = Figures()
         arrived = []
-        async with Senders.start(args.kind, urls, args.per_device, args.rate) as senders:
+        async with senders_process(args.kind, urls, args.per_device, args.rate) as senders:
             devices = [hub.devices[subentry_id] for subentry_id in entry.subentries]
             await until(lambda: all(d.connected for d in devices), "every device connected")
             await hass.async_block_till_done()

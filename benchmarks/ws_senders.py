@@ -6,8 +6,8 @@ garbage-collection pause or a busy loop in Home Assistant's process must not del
 stamping of "sent", or the pause would never show in the latency.
 
 It connects every device of the plan (one WebSocket each; ovens of seed 001, or chargers of
-seed 002, which await the server's greeting and send their session's id) and obeys its standard input, one
-command a line, answering on its standard output:
+seed 002, which await the server's greeting and send their session's id) and obeys its
+standard input, one command a line, answering on its standard output (``benchmarks.child``):
 
 * (on start) connect every device and send its hello; answers ``ready``;
 * ``started``: (chargers) wait until every device was sent its session's ``start``; answers
@@ -33,9 +33,11 @@ import json
 from pathlib import Path
 import sys
 import time
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
+
+from .child import JsonPlan, answer, commands, plan_main
 
 CONNECT_TIMEOUT: Final = 60.0
 OVEN_HELLO: Final = '{"type": "esp32"}'
@@ -79,7 +81,7 @@ def metrics_text(session_id: int | None, seq: int, ts: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(JsonPlan):
     """What one sender process does."""
 
     kind: str  # one of KINDS
@@ -91,16 +93,6 @@ class Plan:
     out: str  # where the stamps go: JSON {"sent_ns": [[...] per device]} (0: not sent)
     greeted: bool = False  # chargers: wait for the server's {"type": "connected"}
     clock: float = 0.0  # chargers: the device clock of frame 0 (``ts``)
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """The plan of the command line."""
-        data: dict[str, Any] = json.loads(text)
-        return cls(**data)
-
-    def to_json(self) -> str:
-        """The plan for the command line."""
-        return json.dumps(asdict(self))
 
 
 def due_offset_ns(index: int, seq: int, devices: int, rate: float) -> int:
@@ -235,36 +227,30 @@ class Senders:
         self.report.close_codes.extend(ws.close_code for ws in self._sockets)
 
 
-async def _main(plan: Plan) -> int:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+async def _serve(plan_json: str) -> int:
+    plan = Plan.from_json(plan_json)
     # No connection limit: aiohttp's default (100) would hold device 101 back forever.
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         senders = Senders(plan, session)
         await senders.connect()
-        print("ready", flush=True)
-        while line := (await reader.readline()).decode().strip():
+        answer("ready")
+        async for line in commands():
             word, _, rest = line.partition(" ")
             if word == "go":
-                print(f"done {await senders.run(int(rest))}", flush=True)
+                answer(f"done {await senders.run(int(rest))}")
             elif word == "started":
                 await senders.started()
-                print("started", flush=True)
+                answer("started")
             else:
-                print(f"error unknown command {line!r}", flush=True)
+                answer(f"error unknown command {line!r}")
         await senders.close()
-        print(f"closed {json.dumps(asdict(senders.report))}", flush=True)
+        answer(f"closed {json.dumps(asdict(senders.report))}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m benchmarks.ws_senders PLAN``."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m benchmarks.ws_senders PLAN_JSON", file=sys.stderr)
-        return 2
-    return asyncio.run(_main(Plan.from_json(args[0])))
+    return plan_main("benchmarks.ws_senders", argv, _serve)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """``benchmarks.appliances``: its quick mode runs end to end and reports every path; its parts.
 
 Shapes, never timings: the quick run (real Home Assistant, the machine's Mosquitto, the
-publishers' own process) must print a row for every path and write JSON with every figure,
-and at its light load every message of every path must arrive. The pure parts (the
+publishers' own process) must print two rows for every path (throughput, latency and CPU;
+GC per generation and peak RSS) and write JSON with every figure, and at its light load every
+message of every path must arrive. The pure parts (the
 publishers' payload and schedule, the matching of values to messages, the load syntax) are
 checked on their own.
 """
@@ -49,6 +50,14 @@ FIGURES = {
     "loop_per_message",
     "loop_capacity",
     "writes_per_message",
+    "gc_per_message",
+    "gc_total",
+    "gc_longest",
+    "gc_g0",
+    "gc_g1",
+    "gc_g2",
+    "peak_rss_kib",
+    "peak_rss_growth_kib",
 }
 
 
@@ -69,12 +78,20 @@ def test_quick_run_reports_every_path(tmp_path: Path) -> None:
     assert "publishers in a separate process; QoS 1; medians of 1 run" in lines[0]
     assert "load 3 appliances x 5 msg/s x 1 s = 15 msg/s offered" in lines
     number = r"(-|\d+(\.\d+)?)"
+    generations = r"\d+(\.5)?/\d+(\.5)?/\d+(\.5)?"
+    assert sum(line.startswith("path (GC, memory) ") for line in lines) == 1
     for name in PATH_NAMES.values():
-        [row] = [line for line in lines if line.startswith(f"{name} ")]
+        # A row in the table of throughput, latency and CPU, then one in that of GC and memory.
+        [row, memory] = [line for line in lines if line.startswith(f"{name} ")]
         cells = row[len(name) :].split()
-        assert len(cells) == 14, row
+        assert len(cells) == 12, row
         assert all(re.fullmatch(number, cell.rstrip("%")) for cell in cells), row
         assert cells[:2] == ["15", "0"], row  # all sent, none lost at this load
+        cells = memory[len(name) :].split()
+        assert len(cells) == 6, memory
+        assert re.fullmatch(generations, cells[0]), memory
+        assert all(re.fullmatch(r"\d+\.\d+", cell) for cell in cells[1:]), memory
+        assert float(cells[4]) > 0, memory  # HA's peak RSS
     for hub in ("iot_hub (dedicated)", "iot_hub (HA MQTT)"):
         [verdict] = [line for line in lines if line.startswith(f"  {hub}: throughput ")]
         assert "of raw aiomqtt's, loop capacity" in verdict
@@ -102,6 +119,10 @@ def test_quick_run_reports_every_path(tmp_path: Path) -> None:
         assert phase["sent"] == phase["delivered"] == 15
         assert phase["unmatched"] == 0
         assert phase["cpu_process"] > 0
+        assert len(phase["gc_by_generation"]) == 3
+        assert sum(phase["gc_by_generation"]) == phase["gc_count"]
+        assert phase["peak_rss_kib"] > 0
+        assert phase["peak_rss_growth_kib"] >= 0
     # Each message changes two values, and iot_hub writes those two states.
     assert phases["hub_dedicated"]["states_changed"] == 2 * 15
     assert phases["hub_dedicated"]["states_reported"] == 0
