@@ -63,12 +63,11 @@ import math
 import random
 import sys
 import time
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 import aiohttp
 
 from .common import (
-    CLIENT_HEARTBEAT,
     CLOSE_DEVICE_REMOVED,
     CLOSE_INVALID_TOKEN,
     CLOSE_MISSING_CREDENTIALS,
@@ -77,9 +76,9 @@ from .common import (
     CLOSE_UNKNOWN_DEVICE,
     STATION_CLOSE_MEANINGS,
     CloseError,
+    DeviceOptions,
     DeviceSimulator,
     Printer,
-    silent,
     timestamped,
     with_credentials,
 )
@@ -289,14 +288,9 @@ class ChargerSimulator(DeviceSimulator):
         start_soc: float = DEFAULT_START_SOC,
         clock_start: float | None = None,
         bearer: bool = False,
-        session: aiohttp.ClientSession | None = None,
-        reconnect: bool = True,
-        initial_backoff: float = 1.0,
-        max_backoff: float = 30.0,
-        heartbeat: float | None = CLIENT_HEARTBEAT,
         seed: int | None = None,
-        log: Printer = silent,
         log_metrics: bool = True,
+        **device: Unpack[DeviceOptions],
     ) -> None:
         """Configure the charger; nothing connects before ``run()``.
 
@@ -319,15 +313,10 @@ class ChargerSimulator(DeviceSimulator):
             start_soc: The car's state of charge when a session starts (0..1).
             clock_start: Device time (Unix seconds) at ``run()``; None: the wall clock.
             bearer: Send the token as ``Authorization: Bearer`` instead of ``?token=``.
-            session: An aiohttp session to use (and leave open); one is made otherwise.
-            reconnect: Reconnect after a drop; ``False`` makes ``run()`` return instead.
-            initial_backoff: First wait before reconnecting (seconds); it doubles.
-            max_backoff: Longest wait between two attempts (seconds).
-            heartbeat: Seconds between the charger's own pings (None: only answer the
-                server's).
             seed: Seed of the measurement noise, for reproducible runs.
-            log: Where the charger says what it does, one line at a time.
             log_metrics: Also log every metrics frame (off for quiet runs).
+            **device: How it connects and logs (``DeviceOptions``: session, reconnect,
+                backoff, heartbeat, log).
         """
         positive = {"interval": interval, "power_w": power_w, "ts_step": ts_step}
         positive |= {"scan_every": scan_every, "battery_kwh": battery_kwh}
@@ -342,12 +331,7 @@ class ChargerSimulator(DeviceSimulator):
             raise ValueError("start_soc must be in [0, 1)")
         super().__init__(
             *with_credentials(url, token, bearer=bearer, role="publisher", estacionId=station),
-            session=session,
-            reconnect=reconnect,
-            initial_backoff=initial_backoff,
-            max_backoff=max_backoff,
-            heartbeat=heartbeat,
-            log=log,
+            **device,
         )
         self._station = station
         self._card = card

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime
+import json
 import random
 import sys
 import time
 from types import TracebackType
-from typing import ClassVar, Final, Protocol, Self
+from typing import ClassVar, Final, Protocol, Self, TypedDict
 
 import aiohttp
 from yarl import URL
@@ -56,6 +57,13 @@ CLOSE_MEANINGS: Final[dict[int, str]] = {
     CLOSE_REPLACED: "replaced by a newer connection with the same token",
     CLOSE_DEVICE_REMOVED: "device removed from iot_hub",
 }
+
+# Retrying these is pointless for a device: the same token gets the same answer, or (4008)
+# another connection is using the device's token and the two would take turns kicking each
+# other off.
+FATAL_CLOSE_CODES: Final = frozenset(
+    {CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN, CLOSE_DEVICE_REMOVED, CLOSE_REPLACED}
+)
 
 # The EV-charger protocol (seed 002, ``role``/``estacionId``) gives some codes its own meaning.
 STATION_CLOSE_MEANINGS: Final[dict[int, str]] = {
@@ -310,6 +318,21 @@ async def watch_frames[FrameT: RawFrame](
         await asyncio.gather(*pending, return_exceptions=True)
 
 
+class DeviceOptions(TypedDict, total=False):
+    """How a device connects and logs: ``DeviceSimulator``'s keyword arguments (see there).
+
+    A subclass takes them as ``**device`` and passes them on, so each has one meaning and
+    one default for every device.
+    """
+
+    session: aiohttp.ClientSession | None
+    reconnect: bool
+    initial_backoff: float
+    max_backoff: float
+    heartbeat: float | None
+    log: Printer
+
+
 class DeviceSimulator:
     """A simulated ESP32: connect, serve, and reconnect with backoff as firmware does.
 
@@ -333,12 +356,12 @@ class DeviceSimulator:
         url: URL,
         headers: dict[str, str],
         *,
-        session: aiohttp.ClientSession | None,
-        reconnect: bool,
-        initial_backoff: float,
-        max_backoff: float,
-        heartbeat: float | None,
-        log: Printer,
+        session: aiohttp.ClientSession | None = None,
+        reconnect: bool = True,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        heartbeat: float | None = CLIENT_HEARTBEAT,
+        log: Printer = silent,
     ) -> None:
         """Configure the connection; nothing connects before ``run()``.
 
@@ -487,3 +510,22 @@ class DeviceSimulator:
     def _on_text(self, text: str) -> None:
         """Handle one text frame from the server."""
         raise NotImplementedError
+
+
+def note_error_frame(text: str, errors: list[str], log: Printer) -> None:
+    """A device's answer to a frame that is not a command: keep and log the server's error.
+
+    Args:
+        text: The frame; ``{"error": ...}`` is the server's complaint about what was sent.
+        errors: Receives the ``error`` text of such a frame.
+        log: Told about the error, or that the frame was unexpected.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "error" in data:
+        errors.append(str(data["error"]))
+        log(f"Server reported an error: {data['error']}")
+    else:
+        log(f"Unexpected frame: {text[:200]!r}")

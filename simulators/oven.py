@@ -40,20 +40,18 @@ import math
 import random
 import sys
 import time
-from typing import Final, Literal
+from typing import Final, Literal, Unpack
 
 import aiohttp
 
 from .common import (
-    CLIENT_HEARTBEAT,
-    CLOSE_DEVICE_REMOVED,
     CLOSE_INVALID_TOKEN,
     CLOSE_MISSING_CREDENTIALS,
-    CLOSE_REPLACED,
+    FATAL_CLOSE_CODES,
     CloseError,
+    DeviceOptions,
     DeviceSimulator,
-    Printer,
-    silent,
+    note_error_frame,
     timestamped,
     with_credentials,
 )
@@ -61,12 +59,6 @@ from .common import (
 type OvenCommand = Literal["START", "STOP"]
 
 IDENTIFY_FRAME: Final = json.dumps({"type": "esp32"})
-
-# Retrying these is pointless: the same token gets the same answer, or (4008) another
-# connection is using this oven's token and the two would take turns kicking each other off.
-FATAL_CLOSE_CODES: Final = frozenset(
-    {CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN, CLOSE_DEVICE_REMOVED, CLOSE_REPLACED}
-)
 
 DEFAULT_INTERVAL: Final = 1.0
 DEFAULT_START_TEMP: Final = 22.0
@@ -150,14 +142,9 @@ class OvenSimulator(DeviceSimulator):
         setpoint: float = DEFAULT_SETPOINT,
         identify: bool = True,
         bearer: bool = False,
-        session: aiohttp.ClientSession | None = None,
-        reconnect: bool = True,
-        initial_backoff: float = 1.0,
-        max_backoff: float = 30.0,
-        heartbeat: float | None = CLIENT_HEARTBEAT,
         seed: int | None = None,
-        log: Printer = silent,
         log_readings: bool = True,
+        **device: Unpack[DeviceOptions],
     ) -> None:
         """Configure the oven; nothing connects before ``run()``.
 
@@ -169,27 +156,14 @@ class OvenSimulator(DeviceSimulator):
             setpoint: Where the oven heats to while measuring (°C).
             identify: Send ``{"type": "esp32"}`` first, as the seed's firmware did.
             bearer: Send the token as ``Authorization: Bearer`` instead of ``?token=``.
-            session: An aiohttp session to use (and leave open); one is made otherwise.
-            reconnect: Reconnect after a drop; ``False`` makes ``run()`` return instead.
-            initial_backoff: First wait before reconnecting (seconds); it doubles.
-            max_backoff: Longest wait between two attempts (seconds).
-            heartbeat: Seconds between the oven's own pings (None: only answer the
-                server's).
             seed: Seed of the probe noise, for reproducible curves.
-            log: Where the oven says what it does, one line at a time.
             log_readings: Also log every reading (off for quiet runs).
+            **device: How it connects and logs (``DeviceOptions``: session, reconnect,
+                backoff, heartbeat, log).
         """
         if interval <= 0:
             raise ValueError("interval must be positive")
-        super().__init__(
-            *with_credentials(url, token, bearer=bearer),
-            session=session,
-            reconnect=reconnect,
-            initial_backoff=initial_backoff,
-            max_backoff=max_backoff,
-            heartbeat=heartbeat,
-            log=log,
-        )
+        super().__init__(*with_credentials(url, token, bearer=bearer), **device)
         self._interval = interval
         self._identify = identify
         self._log_readings = log_readings
@@ -233,15 +207,7 @@ class OvenSimulator(DeviceSimulator):
                 )
             )
             return
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and "error" in data:
-            self.errors.append(str(data["error"]))
-            self._log(f"Server reported an error: {data['error']}")
-        else:
-            self._log(f"Unexpected frame: {text[:200]!r}")
+        note_error_frame(text, self.errors, self._log)
 
     def _next_reading(self) -> float:
         now = time.monotonic()
