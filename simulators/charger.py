@@ -79,7 +79,12 @@ from .common import (
     DeviceOptions,
     DeviceSimulator,
     Printer,
+    add_bearer_argument,
+    add_url_argument,
+    run_cli,
+    run_device,
     timestamped,
+    token_advice,
     with_credentials,
 )
 
@@ -625,9 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Runs until Ctrl-C (exit 0), reconnecting with backoff; exits 1 when the "
         "server refuses the charger for good (4001, 4003, 4004, 4005, 4008, 4010).",
     )
-    parser.add_argument(
-        "--url", required=True, help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws"
-    )
+    add_url_argument(parser)
     parser.add_argument("--station", required=True, help="the charger's estacionId, e.g. 1")
     parser.add_argument("--token", required=True, help="the charger's device token")
     parser.add_argument("--card", help="UID of the NFC card on the reader (default: none)")
@@ -683,11 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="the car's battery (default: full after --charge-seconds, else 40)",
     )
-    parser.add_argument(
-        "--bearer",
-        action="store_true",
-        help="send the token as 'Authorization: Bearer' instead of ?token=",
-    )
+    add_bearer_argument(parser)
     parser.add_argument("--seed", type=int, help="seed of the measurement noise")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="do not print every metrics frame"
@@ -732,21 +731,12 @@ async def async_main(argv: Sequence[str] | None = None, *, log: Printer | None =
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
-    try:
-        await charger.run()
-    except ChargerRejectedError as err:
-        print(f"Giving up: the server refused this charger: {err}", file=sys.stderr)
-        print(_advice(err.code, args.station), file=sys.stderr)
-        return 1
-    return 0
+    return await run_device(charger, "charger", lambda code: _advice(code, args.station))
 
 
 def _advice(code: int | None, station: str) -> str:
-    if code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
-        return (
-            "Check --token: it is the device token shown when the charger was added "
-            "(Settings > Devices & services > IoT Hub)."
-        )
+    if (said := token_advice(code, "charger")) is not None:
+        return said
     if code in (CLOSE_MISSING_STATION, CLOSE_UNKNOWN_DEVICE):
         return (
             f"Check --station: {station!r} must be the station id this token's charger was "
@@ -759,10 +749,7 @@ def _advice(code: int | None, station: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.charger``; Ctrl-C stops the charger cleanly."""
-    try:
-        return asyncio.run(async_main(argv))
-    except KeyboardInterrupt:
-        return 0
+    return run_cli(async_main(argv))
 
 
 if __name__ == "__main__":

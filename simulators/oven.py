@@ -45,13 +45,15 @@ from typing import Final, Literal, Unpack
 import aiohttp
 
 from .common import (
-    CLOSE_INVALID_TOKEN,
-    CLOSE_MISSING_CREDENTIALS,
     FATAL_CLOSE_CODES,
     CloseError,
     DeviceOptions,
     DeviceSimulator,
+    add_bearer_argument,
+    add_url_argument,
     note_error_frame,
+    run_cli,
+    run_device,
     timestamped,
     with_credentials,
 )
@@ -267,9 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Runs until Ctrl-C (exit 0), reconnecting with backoff; exits 1 when the "
         "server refuses the oven for good (4001, 4003, 4008, 4010).",
     )
-    parser.add_argument(
-        "--url", required=True, help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws"
-    )
+    add_url_argument(parser)
     parser.add_argument("--token", required=True, help="the oven's device token")
     parser.add_argument(
         "--interval",
@@ -295,11 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help='send {"type": "esp32"} first, as the original firmware did (default: yes)',
     )
-    parser.add_argument(
-        "--bearer",
-        action="store_true",
-        help="send the token as 'Authorization: Bearer' instead of ?token=",
-    )
+    add_bearer_argument(parser)
     parser.add_argument("--seed", type=int, help="seed of the probe noise")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print every reading")
     return parser
@@ -327,26 +323,12 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         log=timestamped(),
         log_readings=not args.quiet,
     )
-    try:
-        await oven.run()
-    except OvenRejectedError as err:
-        print(f"Giving up: the server refused this oven: {err}", file=sys.stderr)
-        if err.code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
-            print(
-                "Check --token: it is the device token shown when the oven was added "
-                "(Settings > Devices & services > IoT Hub).",
-                file=sys.stderr,
-            )
-        return 1
-    return 0
+    return await run_device(oven, "oven")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.oven``; Ctrl-C stops the oven cleanly."""
-    try:
-        return asyncio.run(async_main(argv))
-    except KeyboardInterrupt:
-        return 0
+    return run_cli(async_main(argv))
 
 
 if __name__ == "__main__":

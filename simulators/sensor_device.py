@@ -16,20 +16,19 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 import json
-import sys
 import time
 from typing import Any, Final, Unpack
 
 import aiohttp
 
 from .common import (
-    CLOSE_INVALID_TOKEN,
-    CLOSE_MISSING_CREDENTIALS,
     FATAL_CLOSE_CODES,
     CloseError,
     DeviceOptions,
     DeviceSimulator,
     Printer,
+    add_bearer_argument,
+    add_url_argument,
     note_error_frame,
     silent,
     with_credentials,
@@ -302,13 +301,9 @@ class SensorMqttSimulator(PacedReadings, MqttDeviceSimulator):
 
 def add_ws_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """The device WebSocket's options: ``--url``, ``--token``, ``--bearer``."""
-    parser.add_argument("--url", help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws")
+    add_url_argument(parser, required=False)
     parser.add_argument("--token", help=f"the {what}'s device token")
-    parser.add_argument(
-        "--bearer",
-        action="store_true",
-        help="send the token as 'Authorization: Bearer' instead of ?token=",
-    )
+    add_bearer_argument(parser)
 
 
 def add_pace_arguments(parser: argparse.ArgumentParser, *, rate: float) -> None:
@@ -338,19 +333,3 @@ def pace_from(
         parser.error("--duration must be positive")
     readings = None if args.duration is None else max(1, round(args.duration * args.rate))
     return 1.0 / args.rate, readings
-
-
-async def run_ws(sensor: SensorWsSimulator, what: str = "sensor") -> int:
-    """Run a WebSocket sensor; 0 when it stopped, 1 (the reason on stderr) when refused."""
-    try:
-        await sensor.run()
-    except SensorRejectedError as err:
-        print(f"Giving up: the server refused this {what}: {err}", file=sys.stderr)
-        if err.code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
-            print(
-                f"Check --token: it is the device token shown when the {what} was added "
-                "(Settings > Devices & services > IoT Hub).",
-                file=sys.stderr,
-            )
-        return 1
-    return 0
