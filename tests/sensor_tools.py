@@ -17,6 +17,7 @@ from custom_components.iot_hub.kinds.sensor.const import (
     CONF_SENSOR_ID,
     CONF_TIPO,
 )
+from custom_components.iot_hub.kinds.sensor.live import SensorLive, live_of
 from custom_components.iot_hub.tokens import hash_token
 
 ENV_ID = "sensor_env_sub"
@@ -75,3 +76,10 @@ def follow_feed(hass: HomeAssistant, entry_id: str) -> tuple[list[FeedEvent], Ca
 def readings(events: list[FeedEvent]) -> list[Mapping[str, float]]:
     """The values of the readings among ``events``, in order."""
     return [event.data["values"] for event in events if event.kind is FeedKind.READING]
+
+
+def sensor_live(hass: HomeAssistant) -> SensorLive:
+    """The loaded hub's sensor part: channels, streams, reading ids."""
+    live = live_of(hass)
+    assert live is not None
+    return live
