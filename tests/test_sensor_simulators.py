@@ -46,8 +46,8 @@ from simulators.wearable import (
     wearable_ws,
 )
 
-from .appliance_tools import broker_options, unique_prefix
-from .conftest import every_reading, hub_entry, hub_of, state_of, until
+from .appliance_tools import broker_options, load_broker_hub, unique_prefix
+from .conftest import every_reading, hub_of, state_of, until
 from .sensor_tools import ENV, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
 
 # aiohttp re-arms the server socket's heartbeat timer when a closing socket still receives
@@ -260,14 +260,9 @@ async def mqtt_hub(
         title="MQTT environment",
         unique_id=mqtt_id,
     )
-    entry = hub_entry([subentry], broker_options(prefix))
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    hub = hub_of(entry)
-    await until(lambda: hub.mqtt.devices is not None and hub.mqtt.devices.connected)
-    yield entry, prefix
-    await hass.config_entries.async_unload(entry.entry_id)
+    hub = await load_broker_hub(hass, [subentry], broker_options(prefix))
+    yield hub.entry, prefix
+    await hass.config_entries.async_unload(hub.entry_id)
 
 
 async def test_environment_sensor_over_mqtt(
