@@ -186,6 +186,13 @@ async def ws_connect(
         yield connect
 
 
+@pytest.fixture
+async def ws_url(hass_client_no_auth: ClientSessionGenerator) -> str:
+    """ws:// URL of /api/iot_hub/ws on the test's HA HTTP server (for the simulators)."""
+    client = await hass_client_no_auth()
+    return str(client.make_url(WS_PATH).with_scheme("ws"))
+
+
 settings.register_profile("dev", max_examples=200)
 # CI: more examples, and derandomized so a red CI run reproduces locally.
 settings.register_profile("ci", max_examples=1000, derandomize=True, deadline=None)

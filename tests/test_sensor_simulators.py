@@ -22,9 +22,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.iot_hub.const import SUBENTRY_DEVICE, WS_PATH
+from custom_components.iot_hub.const import SUBENTRY_DEVICE
 from custom_components.iot_hub.feed import FeedEvent, FeedKind, signal_feed
 from simulators.environment_sensor import (
     EnvironmentReadings,
@@ -61,13 +60,6 @@ type Readings = list[dict[str, float]]
 def subentries() -> list[ConfigSubentryData]:
     """An environment sensor (sensor_id 1) and a wearable (consumer 22)."""
     return [every_reading(ENV), every_reading(WEARABLE)]  # the entities show every reading
-
-
-@pytest.fixture
-async def ws_url(hass_client_no_auth: ClientSessionGenerator) -> str:
-    """ws:// URL of /api/iot_hub/ws on the test's HA HTTP server."""
-    client = await hass_client_no_auth()
-    return str(client.make_url(WS_PATH).with_scheme("ws"))
 
 
 def feed_readings(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Readings]:
