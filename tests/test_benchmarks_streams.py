@@ -11,35 +11,17 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
-from benchmarks.home_assistant import REPO_ROOT
 from benchmarks.streams import EXIT_NO_ROUTE, build_parser, reading_frame, seq_of
+
+from .bench_tools import run_benchmark
 
 
 def test_tiny_run_reports_every_phase() -> None:
     """1 and 3 subscribers, 3 readings, 1 run: all delivered, a row and a verdict each."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.streams",
-            "--subscribers",
-            "1,3",
-            "--readings",
-            "3",
-            "--runs",
-            "1",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_benchmark("streams", "--subscribers", "1,3", "--readings", "3", "--runs", "1")
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "iot_hub stream fan-out benchmark: python -m benchmarks.streams --subscribers 1,3 "
