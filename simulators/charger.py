@@ -63,12 +63,11 @@ import math
 import random
 import sys
 import time
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 import aiohttp
 
 from .common import (
-    CLIENT_HEARTBEAT,
     CLOSE_DEVICE_REMOVED,
     CLOSE_INVALID_TOKEN,
     CLOSE_MISSING_CREDENTIALS,
@@ -77,10 +76,15 @@ from .common import (
     CLOSE_UNKNOWN_DEVICE,
     STATION_CLOSE_MEANINGS,
     CloseError,
+    DeviceOptions,
     DeviceSimulator,
     Printer,
-    silent,
+    add_bearer_argument,
+    add_url_argument,
+    run_cli,
+    run_device,
     timestamped,
+    token_advice,
     with_credentials,
 )
 
@@ -289,14 +293,9 @@ class ChargerSimulator(DeviceSimulator):
         start_soc: float = DEFAULT_START_SOC,
         clock_start: float | None = None,
         bearer: bool = False,
-        session: aiohttp.ClientSession | None = None,
-        reconnect: bool = True,
-        initial_backoff: float = 1.0,
-        max_backoff: float = 30.0,
-        heartbeat: float | None = CLIENT_HEARTBEAT,
         seed: int | None = None,
-        log: Printer = silent,
         log_metrics: bool = True,
+        **device: Unpack[DeviceOptions],
     ) -> None:
         """Configure the charger; nothing connects before ``run()``.
 
@@ -319,15 +318,10 @@ class ChargerSimulator(DeviceSimulator):
             start_soc: The car's state of charge when a session starts (0..1).
             clock_start: Device time (Unix seconds) at ``run()``; None: the wall clock.
             bearer: Send the token as ``Authorization: Bearer`` instead of ``?token=``.
-            session: An aiohttp session to use (and leave open); one is made otherwise.
-            reconnect: Reconnect after a drop; ``False`` makes ``run()`` return instead.
-            initial_backoff: First wait before reconnecting (seconds); it doubles.
-            max_backoff: Longest wait between two attempts (seconds).
-            heartbeat: Seconds between the charger's own pings (None: only answer the
-                server's).
             seed: Seed of the measurement noise, for reproducible runs.
-            log: Where the charger says what it does, one line at a time.
             log_metrics: Also log every metrics frame (off for quiet runs).
+            **device: How it connects and logs (``DeviceOptions``: session, reconnect,
+                backoff, heartbeat, log).
         """
         positive = {"interval": interval, "power_w": power_w, "ts_step": ts_step}
         positive |= {"scan_every": scan_every, "battery_kwh": battery_kwh}
@@ -342,12 +336,7 @@ class ChargerSimulator(DeviceSimulator):
             raise ValueError("start_soc must be in [0, 1)")
         super().__init__(
             *with_credentials(url, token, bearer=bearer, role="publisher", estacionId=station),
-            session=session,
-            reconnect=reconnect,
-            initial_backoff=initial_backoff,
-            max_backoff=max_backoff,
-            heartbeat=heartbeat,
-            log=log,
+            **device,
         )
         self._station = station
         self._card = card
@@ -641,9 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Runs until Ctrl-C (exit 0), reconnecting with backoff; exits 1 when the "
         "server refuses the charger for good (4001, 4003, 4004, 4005, 4008, 4010).",
     )
-    parser.add_argument(
-        "--url", required=True, help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws"
-    )
+    add_url_argument(parser)
     parser.add_argument("--station", required=True, help="the charger's estacionId, e.g. 1")
     parser.add_argument("--token", required=True, help="the charger's device token")
     parser.add_argument("--card", help="UID of the NFC card on the reader (default: none)")
@@ -699,11 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="the car's battery (default: full after --charge-seconds, else 40)",
     )
-    parser.add_argument(
-        "--bearer",
-        action="store_true",
-        help="send the token as 'Authorization: Bearer' instead of ?token=",
-    )
+    add_bearer_argument(parser)
     parser.add_argument("--seed", type=int, help="seed of the measurement noise")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="do not print every metrics frame"
@@ -748,21 +731,12 @@ async def async_main(argv: Sequence[str] | None = None, *, log: Printer | None =
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
-    try:
-        await charger.run()
-    except ChargerRejectedError as err:
-        print(f"Giving up: the server refused this charger: {err}", file=sys.stderr)
-        print(_advice(err.code, args.station), file=sys.stderr)
-        return 1
-    return 0
+    return await run_device(charger, "charger", lambda code: _advice(code, args.station))
 
 
 def _advice(code: int | None, station: str) -> str:
-    if code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
-        return (
-            "Check --token: it is the device token shown when the charger was added "
-            "(Settings > Devices & services > IoT Hub)."
-        )
+    if (said := token_advice(code, "charger")) is not None:
+        return said
     if code in (CLOSE_MISSING_STATION, CLOSE_UNKNOWN_DEVICE):
         return (
             f"Check --station: {station!r} must be the station id this token's charger was "
@@ -775,10 +749,7 @@ def _advice(code: int | None, station: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.charger``; Ctrl-C stops the charger cleanly."""
-    try:
-        return asyncio.run(async_main(argv))
-    except KeyboardInterrupt:
-        return 0
+    return run_cli(async_main(argv))
 
 
 if __name__ == "__main__":

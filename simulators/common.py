@@ -1,7 +1,8 @@
 """What the simulators share: credentials, close codes, console output, connection plumbing.
 
 The plumbing is the apps' WebSocket client (``WsClient``) and the devices' connection with
-reconnect-and-backoff (``DeviceSimulator``).
+reconnect-and-backoff (``DeviceSimulator``); the command lines share their ``--url`` and
+``--bearer`` options, how a device's refusal is reported and how Ctrl-C ends them.
 
 Nothing here is imported from ``custom_components``: the simulators are independent clients
 written from the protocol documents, so a change in the integration cannot silently change
@@ -10,14 +11,16 @@ what they send.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
+import json
 import random
 import sys
 import time
 from types import TracebackType
-from typing import ClassVar, Final, Protocol, Self
+from typing import Any, ClassVar, Final, Protocol, Self, TypedDict
 
 import aiohttp
 from yarl import URL
@@ -56,6 +59,13 @@ CLOSE_MEANINGS: Final[dict[int, str]] = {
     CLOSE_REPLACED: "replaced by a newer connection with the same token",
     CLOSE_DEVICE_REMOVED: "device removed from iot_hub",
 }
+
+# Retrying these is pointless for a device: the same token gets the same answer, or (4008)
+# another connection is using the device's token and the two would take turns kicking each
+# other off.
+FATAL_CLOSE_CODES: Final = frozenset(
+    {CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN, CLOSE_DEVICE_REMOVED, CLOSE_REPLACED}
+)
 
 # The EV-charger protocol (seed 002, ``role``/``estacionId``) gives some codes its own meaning.
 STATION_CLOSE_MEANINGS: Final[dict[int, str]] = {
@@ -310,6 +320,21 @@ async def watch_frames[FrameT: RawFrame](
         await asyncio.gather(*pending, return_exceptions=True)
 
 
+class DeviceOptions(TypedDict, total=False):
+    """How a device connects and logs: ``DeviceSimulator``'s keyword arguments (see there).
+
+    A subclass takes them as ``**device`` and passes them on, so each has one meaning and
+    one default for every device.
+    """
+
+    session: aiohttp.ClientSession | None
+    reconnect: bool
+    initial_backoff: float
+    max_backoff: float
+    heartbeat: float | None
+    log: Printer
+
+
 class DeviceSimulator:
     """A simulated ESP32: connect, serve, and reconnect with backoff as firmware does.
 
@@ -333,12 +358,12 @@ class DeviceSimulator:
         url: URL,
         headers: dict[str, str],
         *,
-        session: aiohttp.ClientSession | None,
-        reconnect: bool,
-        initial_backoff: float,
-        max_backoff: float,
-        heartbeat: float | None,
-        log: Printer,
+        session: aiohttp.ClientSession | None = None,
+        reconnect: bool = True,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        heartbeat: float | None = CLIENT_HEARTBEAT,
+        log: Printer = silent,
     ) -> None:
         """Configure the connection; nothing connects before ``run()``.
 
@@ -487,3 +512,83 @@ class DeviceSimulator:
     def _on_text(self, text: str) -> None:
         """Handle one text frame from the server."""
         raise NotImplementedError
+
+
+def note_error_frame(text: str, errors: list[str], log: Printer) -> None:
+    """A device's answer to a frame that is not a command: keep and log the server's error.
+
+    Args:
+        text: The frame; ``{"error": ...}`` is the server's complaint about what was sent.
+        errors: Receives the ``error`` text of such a frame.
+        log: Told about the error, or that the frame was unexpected.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "error" in data:
+        errors.append(str(data["error"]))
+        log(f"Server reported an error: {data['error']}")
+    else:
+        log(f"Unexpected frame: {text[:200]!r}")
+
+
+def add_url_argument(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--url``: iot_hub's WebSocket endpoint."""
+    parser.add_argument(
+        "--url", required=required, help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws"
+    )
+
+
+def add_bearer_argument(parser: argparse.ArgumentParser) -> None:
+    """``--bearer``: send the token in a header instead of the query."""
+    parser.add_argument(
+        "--bearer",
+        action="store_true",
+        help="send the token as 'Authorization: Bearer' instead of ?token=",
+    )
+
+
+def token_advice(code: int | None, what: str) -> str | None:
+    """What to check after a device's refusal for its token (4001, 4003), else None."""
+    if code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
+        return (
+            f"Check --token: it is the device token shown when the {what} was added "
+            "(Settings > Devices & services > IoT Hub)."
+        )
+    return None
+
+
+async def run_device(
+    device: DeviceSimulator,
+    what: str,
+    advice: Callable[[int | None], str | None] | None = None,
+) -> int:
+    """Run a device's command line until it stops.
+
+    Args:
+        device: The device, not yet running.
+        what: What it is, for a person ("oven", "sensor").
+        advice: What to check after a refusal, from its close code (None: nothing to say);
+            by default ``token_advice``.
+
+    Returns:
+        0 after a clean stop; 1 when the server refused the device for good (said on stderr).
+    """
+    try:
+        await device.run()
+    except CloseError as err:
+        print(f"Giving up: the server refused this {what}: {err}", file=sys.stderr)
+        said = token_advice(err.code, what) if advice is None else advice(err.code)
+        if said is not None:
+            print(said, file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_cli(main: Coroutine[Any, Any, int]) -> int:
+    """Run a command line's coroutine to its exit status; Ctrl-C is a clean stop (0)."""
+    try:
+        return asyncio.run(main)
+    except KeyboardInterrupt:
+        return 0

@@ -33,7 +33,6 @@ In code::
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +41,7 @@ import random
 import sys
 from typing import Any, Final
 
-from .common import timestamped
+from .common import run_cli, run_device, timestamped
 from .mqtt_device import add_connection_arguments, connection_from, run_until_signalled
 from .sensor_device import (
     Reading,
@@ -51,7 +50,6 @@ from .sensor_device import (
     add_pace_arguments,
     add_ws_arguments,
     pace_from,
-    run_ws,
 )
 
 DEFAULT_RATE: Final = 1.0
@@ -299,15 +297,12 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         log=log,
         log_readings=not args.quiet,
     )
-    return await run_ws(sensor, "sensor")
+    return await run_device(sensor, "sensor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.environment_sensor``; Ctrl-C stops it cleanly."""
-    try:
-        return asyncio.run(async_main(argv))
-    except KeyboardInterrupt:
-        return 0
+    return run_cli(async_main(argv))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from .common import Printer, silent, timestamped
+from .common import Printer, run_cli, silent, timestamped
 
 API_ROOT: Final = "/api/iot_hub"
 STREAM_PATH: Final = f"{API_ROOT}/stream/dispositivos"
@@ -619,10 +619,7 @@ async def async_main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.legacy_app``; Ctrl-C ends a watch with 0."""
-    try:
-        return asyncio.run(async_main(argv, out=lambda line: print(line, flush=True)))
-    except KeyboardInterrupt:
-        return EXIT_OK
+    return run_cli(async_main(argv, out=lambda line: print(line, flush=True)))
 
 
 if __name__ == "__main__":

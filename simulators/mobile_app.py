@@ -35,7 +35,10 @@ from .common import (
     CloseError,
     Printer,
     WsClient,
+    add_bearer_argument,
+    add_url_argument,
     redacted,
+    run_cli,
     timestamped,
     watch_frames,
     with_credentials,
@@ -228,9 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Frames go to stdout as received, one per line. Exit status: 0 done, "
         '1 the server sent {"error": ...}, 3 connection failed or closed by the server.',
     )
-    parser.add_argument(
-        "--url", required=True, help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws"
-    )
+    add_url_argument(parser)
     parser.add_argument("--token", required=True, help="a Home Assistant long-lived access token")
     parser.add_argument("--device", help="the oven's name, when iot_hub has several")
     parser.add_argument(
@@ -240,11 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start/stop: seconds to print replies when no session notice comes "
         "(default %(default)s)",
     )
-    parser.add_argument(
-        "--bearer",
-        action="store_true",
-        help="send the token as 'Authorization: Bearer' instead of ?token=",
-    )
+    add_bearer_argument(parser)
     parser.add_argument(
         "action",
         choices=("start", "stop", "watch"),
@@ -293,10 +290,7 @@ async def async_main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.mobile_app``; Ctrl-C ends a watch with 0."""
-    try:
-        return asyncio.run(async_main(argv, out=lambda line: print(line, flush=True)))
-    except KeyboardInterrupt:
-        return EXIT_OK
+    return run_cli(async_main(argv, out=lambda line: print(line, flush=True)))
 
 
 if __name__ == "__main__":

@@ -40,20 +40,20 @@ import math
 import random
 import sys
 import time
-from typing import Final, Literal
+from typing import Final, Literal, Unpack
 
 import aiohttp
 
 from .common import (
-    CLIENT_HEARTBEAT,
-    CLOSE_DEVICE_REMOVED,
-    CLOSE_INVALID_TOKEN,
-    CLOSE_MISSING_CREDENTIALS,
-    CLOSE_REPLACED,
+    FATAL_CLOSE_CODES,
     CloseError,
+    DeviceOptions,
     DeviceSimulator,
-    Printer,
-    silent,
+    add_bearer_argument,
+    add_url_argument,
+    note_error_frame,
+    run_cli,
+    run_device,
     timestamped,
     with_credentials,
 )
@@ -61,12 +61,6 @@ from .common import (
 type OvenCommand = Literal["START", "STOP"]
 
 IDENTIFY_FRAME: Final = json.dumps({"type": "esp32"})
-
-# Retrying these is pointless: the same token gets the same answer, or (4008) another
-# connection is using this oven's token and the two would take turns kicking each other off.
-FATAL_CLOSE_CODES: Final = frozenset(
-    {CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN, CLOSE_DEVICE_REMOVED, CLOSE_REPLACED}
-)
 
 DEFAULT_INTERVAL: Final = 1.0
 DEFAULT_START_TEMP: Final = 22.0
@@ -150,14 +144,9 @@ class OvenSimulator(DeviceSimulator):
         setpoint: float = DEFAULT_SETPOINT,
         identify: bool = True,
         bearer: bool = False,
-        session: aiohttp.ClientSession | None = None,
-        reconnect: bool = True,
-        initial_backoff: float = 1.0,
-        max_backoff: float = 30.0,
-        heartbeat: float | None = CLIENT_HEARTBEAT,
         seed: int | None = None,
-        log: Printer = silent,
         log_readings: bool = True,
+        **device: Unpack[DeviceOptions],
     ) -> None:
         """Configure the oven; nothing connects before ``run()``.
 
@@ -169,27 +158,14 @@ class OvenSimulator(DeviceSimulator):
             setpoint: Where the oven heats to while measuring (°C).
             identify: Send ``{"type": "esp32"}`` first, as the seed's firmware did.
             bearer: Send the token as ``Authorization: Bearer`` instead of ``?token=``.
-            session: An aiohttp session to use (and leave open); one is made otherwise.
-            reconnect: Reconnect after a drop; ``False`` makes ``run()`` return instead.
-            initial_backoff: First wait before reconnecting (seconds); it doubles.
-            max_backoff: Longest wait between two attempts (seconds).
-            heartbeat: Seconds between the oven's own pings (None: only answer the
-                server's).
             seed: Seed of the probe noise, for reproducible curves.
-            log: Where the oven says what it does, one line at a time.
             log_readings: Also log every reading (off for quiet runs).
+            **device: How it connects and logs (``DeviceOptions``: session, reconnect,
+                backoff, heartbeat, log).
         """
         if interval <= 0:
             raise ValueError("interval must be positive")
-        super().__init__(
-            *with_credentials(url, token, bearer=bearer),
-            session=session,
-            reconnect=reconnect,
-            initial_backoff=initial_backoff,
-            max_backoff=max_backoff,
-            heartbeat=heartbeat,
-            log=log,
-        )
+        super().__init__(*with_credentials(url, token, bearer=bearer), **device)
         self._interval = interval
         self._identify = identify
         self._log_readings = log_readings
@@ -233,15 +209,7 @@ class OvenSimulator(DeviceSimulator):
                 )
             )
             return
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and "error" in data:
-            self.errors.append(str(data["error"]))
-            self._log(f"Server reported an error: {data['error']}")
-        else:
-            self._log(f"Unexpected frame: {text[:200]!r}")
+        note_error_frame(text, self.errors, self._log)
 
     def _next_reading(self) -> float:
         now = time.monotonic()
@@ -301,9 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Runs until Ctrl-C (exit 0), reconnecting with backoff; exits 1 when the "
         "server refuses the oven for good (4001, 4003, 4008, 4010).",
     )
-    parser.add_argument(
-        "--url", required=True, help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws"
-    )
+    add_url_argument(parser)
     parser.add_argument("--token", required=True, help="the oven's device token")
     parser.add_argument(
         "--interval",
@@ -329,11 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help='send {"type": "esp32"} first, as the original firmware did (default: yes)',
     )
-    parser.add_argument(
-        "--bearer",
-        action="store_true",
-        help="send the token as 'Authorization: Bearer' instead of ?token=",
-    )
+    add_bearer_argument(parser)
     parser.add_argument("--seed", type=int, help="seed of the probe noise")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print every reading")
     return parser
@@ -361,26 +323,12 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         log=timestamped(),
         log_readings=not args.quiet,
     )
-    try:
-        await oven.run()
-    except OvenRejectedError as err:
-        print(f"Giving up: the server refused this oven: {err}", file=sys.stderr)
-        if err.code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
-            print(
-                "Check --token: it is the device token shown when the oven was added "
-                "(Settings > Devices & services > IoT Hub).",
-                file=sys.stderr,
-            )
-        return 1
-    return 0
+    return await run_device(oven, "oven")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.oven``; Ctrl-C stops the oven cleanly."""
-    try:
-        return asyncio.run(async_main(argv))
-    except KeyboardInterrupt:
-        return 0
+    return run_cli(async_main(argv))
 
 
 if __name__ == "__main__":

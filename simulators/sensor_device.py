@@ -16,21 +16,20 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 import json
-import sys
 import time
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 import aiohttp
 
 from .common import (
-    CLIENT_HEARTBEAT,
-    CLOSE_DEVICE_REMOVED,
-    CLOSE_INVALID_TOKEN,
-    CLOSE_MISSING_CREDENTIALS,
-    CLOSE_REPLACED,
+    FATAL_CLOSE_CODES,
     CloseError,
+    DeviceOptions,
     DeviceSimulator,
     Printer,
+    add_bearer_argument,
+    add_url_argument,
+    note_error_frame,
     silent,
     with_credentials,
 )
@@ -40,10 +39,6 @@ type Reading = dict[str, Any]
 # Seconds since the previous reading -> the next reading's object.
 type ReadingSource = Callable[[float], Reading]
 
-# Retrying these is pointless (see simulators.oven): the same token gets the same answer.
-FATAL_CLOSE_CODES: Final = frozenset(
-    {CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN, CLOSE_DEVICE_REMOVED, CLOSE_REPLACED}
-)
 # How many of the last readings a simulator keeps for whoever watches it (tests, the demo).
 RECENT: Final = 1000
 
@@ -132,18 +127,45 @@ class ReadingLog:
 
     def heard(self, text: str) -> None:
         """A frame from the server: an error about what was sent, or something unexpected."""
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and "error" in data:
-            self.errors.append(str(data["error"]))
-            self._log(f"Server reported an error: {data['error']}")
-        else:
-            self._log(f"Unexpected frame: {text[:200]!r}")
+        note_error_frame(text, self.errors, self._log)
 
 
-class SensorWsSimulator(DeviceSimulator):
+class PacedReadings:
+    """What both sensor simulators keep: the reading model, the pace, and what went out.
+
+    Attributes:
+        log_of: What was sent and heard (``readings_sent``, ``recent``, ``errors``).
+    """
+
+    _source: ReadingSource
+    _pacer: Pacer
+    log_of: ReadingLog
+
+    def _keep_readings(
+        self,
+        source: ReadingSource,
+        *,
+        interval: float,
+        readings: int | None,
+        log: Printer,
+        log_readings: bool,
+    ) -> None:
+        self._source = source
+        self._pacer = Pacer(interval)
+        self.log_of = ReadingLog(readings, log, log_readings)
+
+    @property
+    def readings_sent(self) -> int:
+        """How many readings went out, over every connection."""
+        return self.log_of.readings_sent
+
+    def _next_reading(self) -> tuple[Reading, str]:
+        """The model's next reading and its frame."""
+        reading = self._source(self._pacer.elapsed())
+        return reading, encode(reading)
+
+
+class SensorWsSimulator(PacedReadings, DeviceSimulator):
     """A sensor on the device WebSocket: a reading per beat, reconnecting with backoff.
 
     ``run()`` returns after ``readings`` readings (when given) or ``stop()``.
@@ -169,13 +191,8 @@ class SensorWsSimulator(DeviceSimulator):
         interval: float,
         readings: int | None = None,
         bearer: bool = False,
-        session: aiohttp.ClientSession | None = None,
-        reconnect: bool = True,
-        initial_backoff: float = 1.0,
-        max_backoff: float = 30.0,
-        heartbeat: float | None = CLIENT_HEARTBEAT,
-        log: Printer = silent,
         log_readings: bool = True,
+        **device: Unpack[DeviceOptions],
     ) -> None:
         """Configure the device; nothing connects before ``run()``.
 
@@ -186,32 +203,14 @@ class SensorWsSimulator(DeviceSimulator):
             interval: Seconds between two readings.
             readings: Stop after this many readings (None: until ``stop()``).
             bearer: Send the token as ``Authorization: Bearer`` instead of ``?token=``.
-            session: An aiohttp session to use (and leave open); one is made otherwise.
-            reconnect: Reconnect after a drop; ``False`` makes ``run()`` return instead.
-            initial_backoff: First wait before reconnecting (seconds); it doubles.
-            max_backoff: Longest wait between two attempts (seconds).
-            heartbeat: Seconds between the device's own pings (None: only answer the
-                server's).
-            log: Where the device says what it does, one line at a time.
             log_readings: Also log every reading (off for quiet runs).
+            **device: How it connects and logs (``DeviceOptions``: session, reconnect,
+                backoff, heartbeat, log).
         """
-        super().__init__(
-            *with_credentials(url, token, bearer=bearer),
-            session=session,
-            reconnect=reconnect,
-            initial_backoff=initial_backoff,
-            max_backoff=max_backoff,
-            heartbeat=heartbeat,
-            log=log,
+        super().__init__(*with_credentials(url, token, bearer=bearer), **device)
+        self._keep_readings(
+            source, interval=interval, readings=readings, log=self._log, log_readings=log_readings
         )
-        self._source = source
-        self._pacer = Pacer(interval)
-        self.log_of = ReadingLog(readings, log, log_readings)
-
-    @property
-    def readings_sent(self) -> int:
-        """How many readings went out, over every connection."""
-        return self.log_of.readings_sent
 
     async def run(self) -> None:
         """Connect and send until ``stop()`` or the last reading; reconnect after drops.
@@ -232,8 +231,7 @@ class SensorWsSimulator(DeviceSimulator):
     async def _work(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """The sender: a reading on every beat, until the last one."""
         while not ws.closed and not self.log_of.done:
-            reading = self._source(self._pacer.elapsed())
-            frame = encode(reading)
+            reading, frame = self._next_reading()
             try:
                 await ws.send_str(frame)
             except (ConnectionError, RuntimeError) as err:
@@ -247,7 +245,7 @@ class SensorWsSimulator(DeviceSimulator):
             self.stop()
 
 
-class SensorMqttSimulator(MqttDeviceSimulator):
+class SensorMqttSimulator(PacedReadings, MqttDeviceSimulator):
     """A sensor on MQTT: a reading per beat on ``<prefix>/<id>/state`` (QoS 0, not retained).
 
     QoS 0 as sensors' firmware publishes telemetry: a reading lost is superseded by the next.
@@ -284,22 +282,16 @@ class SensorMqttSimulator(MqttDeviceSimulator):
             log_readings: Also log every reading (off for quiet runs).
         """
         super().__init__(Topics(prefix, check_topic_id(device_id)), connection, log=log)
-        self._source = source
-        self._pacer = Pacer(interval)
-        self.log_of = ReadingLog(readings, log, log_readings)
-
-    @property
-    def readings_sent(self) -> int:
-        """How many readings went out, over every connection."""
-        return self.log_of.readings_sent
+        self._keep_readings(
+            source, interval=interval, readings=readings, log=log, log_readings=log_readings
+        )
 
     async def _on_connect(self) -> None:
         self._pacer.restart()
 
     async def _work(self) -> None:
         while not self.log_of.done:
-            reading = self._source(self._pacer.elapsed())
-            frame = encode(reading)
+            reading, frame = self._next_reading()
             if await self.publish(self.topics.state, frame, qos=0):
                 self.log_of.sent(reading, frame)
             await self._pacer.wait()
@@ -309,13 +301,9 @@ class SensorMqttSimulator(MqttDeviceSimulator):
 
 def add_ws_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """The device WebSocket's options: ``--url``, ``--token``, ``--bearer``."""
-    parser.add_argument("--url", help="WebSocket endpoint, e.g. ws://HOST:8123/api/iot_hub/ws")
+    add_url_argument(parser, required=False)
     parser.add_argument("--token", help=f"the {what}'s device token")
-    parser.add_argument(
-        "--bearer",
-        action="store_true",
-        help="send the token as 'Authorization: Bearer' instead of ?token=",
-    )
+    add_bearer_argument(parser)
 
 
 def add_pace_arguments(parser: argparse.ArgumentParser, *, rate: float) -> None:
@@ -345,19 +333,3 @@ def pace_from(
         parser.error("--duration must be positive")
     readings = None if args.duration is None else max(1, round(args.duration * args.rate))
     return 1.0 / args.rate, readings
-
-
-async def run_ws(sensor: SensorWsSimulator, what: str = "sensor") -> int:
-    """Run a WebSocket sensor; 0 when it stopped, 1 (the reason on stderr) when refused."""
-    try:
-        await sensor.run()
-    except SensorRejectedError as err:
-        print(f"Giving up: the server refused this {what}: {err}", file=sys.stderr)
-        if err.code in (CLOSE_MISSING_CREDENTIALS, CLOSE_INVALID_TOKEN):
-            print(
-                f"Check --token: it is the device token shown when the {what} was added "
-                "(Settings > Devices & services > IoT Hub).",
-                file=sys.stderr,
-            )
-        return 1
-    return 0

@@ -31,7 +31,6 @@ In code::
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 import math
@@ -39,14 +38,13 @@ import random
 import sys
 from typing import Any, Final
 
-from .common import timestamped
+from .common import run_cli, run_device, timestamped
 from .sensor_device import (
     Reading,
     SensorWsSimulator,
     add_pace_arguments,
     add_ws_arguments,
     pace_from,
-    run_ws,
 )
 
 DEFAULT_RATE: Final = 50.0
@@ -200,15 +198,12 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         log=timestamped(),
         log_readings=not args.quiet,
     )
-    return await run_ws(wearable, "wearable")
+    return await run_device(wearable, "wearable")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.wearable``; Ctrl-C stops it cleanly."""
-    try:
-        return asyncio.run(async_main(argv))
-    except KeyboardInterrupt:
-        return 0
+    return run_cli(async_main(argv))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ from typing import Any
 import uuid
 
 import aiomqtt
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
 
+from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.transport.mqtt.settings import (
     CONF_MQTT_HOST,
     CONF_MQTT_LEGACY_FILTER,
@@ -22,6 +25,8 @@ from custom_components.iot_hub.transport.mqtt.settings import (
     CONF_MQTT_TRANSPORT,
     TRANSPORT_DEDICATED,
 )
+
+from .conftest import hub_entry, hub_of, until
 
 HOST = "127.0.0.1"
 PORT = 1883
@@ -42,6 +47,23 @@ def broker_options(prefix: str, legacy_filter: str = "") -> dict[str, Any]:
         CONF_MQTT_PREFIX: prefix,
         CONF_MQTT_LEGACY_FILTER: legacy_filter,
     }
+
+
+async def load_broker_hub(
+    hass: HomeAssistant, subentries: list[ConfigSubentryData], options: dict[str, Any]
+) -> Hub:
+    """A hub entry with these devices and (broker) options, loaded, its MQTT connection up.
+
+    The caller unloads it: ``await hass.config_entries.async_unload(hub.entry_id)``.
+    """
+    entry = hub_entry(subentries, options)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_of(entry)
+    assert hub.mqtt.devices is not None
+    await until(lambda: hub.mqtt.devices is not None and hub.mqtt.devices.connected)
+    return hub
 
 
 def state(serial: str = SERIAL, estado: str = "activo", **parametros: Any) -> str:

@@ -21,3 +21,10 @@ def run_benchmark(
         check=False,
         env=env,
     )
+
+
+def benchmark_lines(module: str, *argv: str) -> list[str]:
+    """The output lines of a run that must succeed (else its stderr's end is the failure)."""
+    result = run_benchmark(module, *argv)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result.stdout.splitlines()

@@ -7,16 +7,19 @@ import json
 import re
 from typing import Any
 
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientWebSocketResponse
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from .conftest import frame, open_sockets
 
 BASE = "/api/iot_hub/v1"
 WS = f"{BASE}/ws"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 type ChannelConnect = Callable[..., Awaitable[ClientWebSocketResponse]]
+type Listen = Callable[..., Awaitable[ClientWebSocketResponse]]
 
 
 @pytest.fixture(name="channel_connect")
@@ -27,27 +30,27 @@ async def channel_connect_fixture(
 
     In a test module: ``from .channel_tools import channel_connect_fixture  # noqa: F401``.
     """
-    clients: list[Any] = []
-    opened: list[ClientWebSocketResponse] = []
+    async for connect in open_sockets(hass_client_no_auth, WS):
+        yield connect
 
-    async def connect(query: str = "", path: str = WS, **kwargs: Any) -> ClientWebSocketResponse:
-        if not clients:
-            clients.append(await hass_client_no_auth())
-        ws = await clients[0].ws_connect(f"{path}{query}", **kwargs)
-        opened.append(ws)
+
+@pytest.fixture(name="listen")
+def listen_fixture(channel_connect: ChannelConnect, hass_access_token: str) -> Listen:
+    """``listen(channel, user="")``: a client of ``channel`` as the HA admin (``?token=``),
+    its ``connection`` frame checked; ``user`` is the seed's optional ``user_id``.
+
+    In a test module, with ``channel_connect_fixture``: ``listen_fixture  # noqa: F401``.
+    """
+
+    async def listen(channel: str, user: str = "") -> ClientWebSocketResponse:
+        query = f"?channel={channel}&token={hass_access_token}" + (
+            f"&user_id={user}" if user else ""
+        )
+        ws = await channel_connect(query)
+        assert exact(await frame(ws)) == connection(channel)
         return ws
 
-    yield connect
-    for ws in opened:
-        await ws.close()
-
-
-async def frame(ws: ClientWebSocketResponse) -> dict[str, Any]:
-    """The next frame, as JSON (a close or anything else fails)."""
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.TEXT, msg
-    data: dict[str, Any] = json.loads(msg.data)
-    return data
+    return listen
 
 
 def shape(value: Any) -> Any:

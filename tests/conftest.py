@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
+import json
 import os
 from pathlib import Path
 from types import MappingProxyType
@@ -153,24 +154,43 @@ async def init_integration(
     return mock_config_entry
 
 
-@pytest.fixture
-async def ws_connect(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+async def open_sockets(
+    hass_client_no_auth: ClientSessionGenerator, base: str
 ) -> AsyncIterator[WsConnect]:
-    """Open WebSockets to /api/iot_hub/ws through HA's real HTTP server; all closed after."""
+    """For a fixture: ``connect(query="", path=base, **kwargs)`` opens a WebSocket to
+    ``path + query`` through HA's real HTTP server; every one is closed after the test.
+
+    Use as ``async for connect in open_sockets(...): yield connect``.
+    """
     clients: list[Any] = []  # made at first use: a test may set up http itself first
     opened: list[ClientWebSocketResponse] = []
 
-    async def connect(query: str = "", **kwargs: Any) -> ClientWebSocketResponse:
+    async def connect(query: str = "", path: str = base, **kwargs: Any) -> ClientWebSocketResponse:
         if not clients:
             clients.append(await hass_client_no_auth())
-        ws = await clients[0].ws_connect(f"{WS_PATH}{query}", **kwargs)
+        ws = await clients[0].ws_connect(f"{path}{query}", **kwargs)
         opened.append(ws)
         return ws
 
     yield connect
     for ws in opened:
         await ws.close()
+
+
+@pytest.fixture
+async def ws_connect(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> AsyncIterator[WsConnect]:
+    """Open WebSockets to /api/iot_hub/ws through HA's real HTTP server; all closed after."""
+    async for connect in open_sockets(hass_client_no_auth, WS_PATH):
+        yield connect
+
+
+@pytest.fixture
+async def ws_url(hass_client_no_auth: ClientSessionGenerator) -> str:
+    """ws:// URL of /api/iot_hub/ws on the test's HA HTTP server (for the simulators)."""
+    client = await hass_client_no_auth()
+    return str(client.make_url(WS_PATH).with_scheme("ws"))
 
 
 settings.register_profile("dev", max_examples=200)
@@ -209,11 +229,20 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
     return state.state if state else None
 
 
-async def closed_with(ws: ClientWebSocketResponse, code: int) -> None:
-    """The server closed ``ws`` with ``code`` (the next message is the close)."""
+async def frame(ws: ClientWebSocketResponse, timeout: float = 10) -> dict[str, Any]:
+    """The next frame, as JSON (a close or anything else fails)."""
+    msg = await ws.receive(timeout=timeout)
+    assert msg.type is WSMsgType.TEXT, msg
+    data: dict[str, Any] = json.loads(msg.data)
+    return data
+
+
+async def closed_with(ws: ClientWebSocketResponse, code: int) -> str:
+    """The server closed ``ws`` with ``code`` (the next message is the close); its reason."""
     msg = await ws.receive(timeout=5)
     assert msg.type is WSMsgType.CLOSE, msg
     assert ws.close_code == code
+    return str(msg.extra)
 
 
 def hub_of(hass_or_entry: HomeAssistant | MockConfigEntry) -> Hub:

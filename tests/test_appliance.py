@@ -26,7 +26,14 @@ from custom_components.iot_hub.feed import FeedKind
 from custom_components.iot_hub.hub import Hub
 from custom_components.iot_hub.kinds.appliance.directory import ApplianceDirectory
 
-from .appliance_tools import SERIAL, broker_options, device_client, state, unique_prefix
+from .appliance_tools import (
+    SERIAL,
+    broker_options,
+    device_client,
+    load_broker_hub,
+    state,
+    unique_prefix,
+)
 from .conftest import SetupMqtt, hub_entry, hub_of, state_of, until
 from .sensor_tools import follow_feed
 
@@ -42,15 +49,11 @@ def prefix() -> str:
 @pytest.fixture
 async def hub(hass: HomeAssistant, prefix: str) -> AsyncIterator[Hub]:
     """A hub with no device, on a dedicated connection to the local broker."""
-    entry = hub_entry([], broker_options(prefix, legacy_filter=f"{prefix}-legacy/#"))
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    loaded = hub_of(entry)
-    assert loaded.mqtt.devices is not None
-    await until(lambda: loaded.mqtt.devices is not None and loaded.mqtt.devices.connected)
+    loaded = await load_broker_hub(
+        hass, [], broker_options(prefix, legacy_filter=f"{prefix}-legacy/#")
+    )
     yield loaded
-    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(loaded.entry_id)
 
 
 def directory(hub: Hub) -> ApplianceDirectory:

@@ -34,8 +34,8 @@ from simulators.esphome_oven import EsphomeOvenSimulator
 from simulators.legacy_app import SseEvent, build_stream_url, consume_sse
 from simulators.mqtt_device import MqttConnection, MqttDeviceSimulator
 
-from .appliance_tools import HOST, PORT, broker_options, unique_prefix
-from .conftest import hub_entry, hub_of, state_of, until, until_recorded
+from .appliance_tools import HOST, PORT, broker_options, load_broker_hub, unique_prefix
+from .conftest import state_of, until, until_recorded
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -83,14 +83,11 @@ async def hub(hass: HomeAssistant, prefix: str, run: Runner) -> AsyncIterator[Hu
 
     Unloaded before the simulators stop (``run``): it does not see their topics cleared.
     """
-    entry = hub_entry([], broker_options(prefix, legacy_filter=f"{prefix}-legacy/#"))
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    loaded = hub_of(entry)
-    await until(lambda: loaded.mqtt.devices is not None and loaded.mqtt.devices.connected)
+    loaded = await load_broker_hub(
+        hass, [], broker_options(prefix, legacy_filter=f"{prefix}-legacy/#")
+    )
     yield loaded
-    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(loaded.entry_id)
 
 
 @pytest.fixture

@@ -24,7 +24,14 @@ from custom_components.iot_hub.kinds.appliance.directory import FORGET_AFTER
 from custom_components.iot_hub.transport.limits import INBOUND_BURST, INBOUND_RATE
 from custom_components.iot_hub.transport.mqtt import devices as mqtt_devices
 
-from .appliance_tools import SERIAL, broker_options, device_client, state, unique_prefix
+from .appliance_tools import (
+    SERIAL,
+    broker_options,
+    device_client,
+    load_broker_hub,
+    state,
+    unique_prefix,
+)
 from .conftest import hub_entry, hub_of, state_of, until, until_recorded
 from .mosquitto import Mosquitto, mosquitto_fixture  # noqa: F401  (the fixture)
 from .test_appliance import claim_in_ui, directory, next_message, publish_until
@@ -54,13 +61,7 @@ def test_the_readmes_figures_are_the_codes() -> None:
 
 
 async def _hub(hass: HomeAssistant, prefix: str, **options: object) -> object:
-    entry = hub_entry([mqtt_oven()], {**broker_options(prefix), **options})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    hub = hub_of(entry)
-    await until(lambda: hub.mqtt.devices is not None and hub.mqtt.devices.connected)
-    return hub
+    return await load_broker_hub(hass, [mqtt_oven()], {**broker_options(prefix), **options})
 
 
 async def test_oversize_and_flood_are_refused_with_their_reason(
@@ -86,12 +87,9 @@ async def test_silence_timeout_and_the_broker_going_away(
 ) -> None:
     """Silent past the timeout: offline; the broker gone: every MQTT device unavailable."""
     prefix = unique_prefix()
-    entry = hub_entry([mqtt_oven()], {**broker_options(prefix), "mqtt_port": mosquitto.port})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    hub = hub_of(entry)
-    await until(lambda: hub.mqtt.devices is not None and hub.mqtt.devices.connected)
+    hub = await load_broker_hub(
+        hass, [mqtt_oven()], {**broker_options(prefix), "mqtt_port": mosquitto.port}
+    )
     device = hub.devices["mqttoven"]
     import aiomqtt
 
@@ -120,7 +118,7 @@ async def test_silence_timeout_and_the_broker_going_away(
     await mosquitto.stop()
     await until(lambda: not device.connected)
     assert state_of(hass, "sensor.mqtt_oven_temperature") == "unavailable"
-    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(hub.entry_id)
 
 
 async def test_unclaimed_serials_are_capped(

@@ -15,8 +15,6 @@ import json
 import os
 from pathlib import Path
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -29,9 +27,10 @@ from benchmarks.appliances import (
     ha_mqtt_yaml,
     parse_load,
 )
-from benchmarks.home_assistant import REPO_ROOT
 from benchmarks.mqtt_publishers import WARM_SEQ, Plan, payload, serial_of, value_seq
 from custom_components.iot_hub.kinds.appliance.codec import decode_state
+
+from .bench_tools import benchmark_lines
 
 PATH_NAMES = {
     "raw_aiomqtt": "raw aiomqtt",
@@ -64,16 +63,7 @@ FIGURES = {
 def test_quick_run_reports_every_path(tmp_path: Path) -> None:
     """``--quick`` measures the five paths once and prints and writes the whole report."""
     figures = tmp_path / "figures.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.appliances", "--quick", "--json", str(figures)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    lines = result.stdout.splitlines()
+    lines = benchmark_lines("appliances", "--quick", "--json", str(figures))
     assert lines[0].startswith("iot_hub appliance benchmark (MQTT): Home Assistant ")
     assert "publishers in a separate process; QoS 1; medians of 1 run" in lines[0]
     assert "load 3 appliances x 5 msg/s x 1 s = 15 msg/s offered" in lines

@@ -22,20 +22,14 @@ from benchmarks.ovens import DEFAULT_OVENS, build_parser
 from benchmarks.process_fleet import StampedCollector
 from benchmarks.ws_senders import Plan, due_offset_ns, oven_reading
 
-from .bench_tools import run_benchmark
+from .bench_tools import benchmark_lines, run_benchmark
 
 TINY = ["--ovens", "3", "--rate", "2", "--seconds", "2", "--bare-seconds", "0.1"]
 
 
-def _bench(*argv: str) -> subprocess.CompletedProcess[str]:
-    result = run_benchmark("ovens", *argv)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result
-
-
 def test_separate_process_senders_with_the_recorder() -> None:
     """Two sender processes, the recorder on: all delivered, one row per reading, every ratio."""
-    lines = _bench(*TINY, "--sender-processes", "2", "--recorder").stdout.splitlines()
+    lines = benchmark_lines("ovens", *TINY, "--sender-processes", "2", "--recorder")
     assert lines[0].endswith("= 6 readings/s offered, recorder on")
     assert "senders in 2 separate process(es)" in lines[1]
     assert "Against the schedule (senders in 2 separate process(es)):" in lines
@@ -72,7 +66,7 @@ def test_thread_senders_still_work() -> None:
 
     With ``--gc-census``: the census of both windows.
     """
-    lines = _bench(*TINY, "--senders", "thread", "--no-sessions", "--gc-census").stdout.splitlines()
+    lines = benchmark_lines("ovens", *TINY, "--senders", "thread", "--no-sessions", "--gc-census")
     assert "senders on their own thread" in lines[1]
     # The census of what reaches GC generation 2, in both windows (a count per second).
     assert any(line.startswith("Objects reaching generation 2 (--gc-census") for line in lines)

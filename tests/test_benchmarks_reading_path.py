@@ -8,12 +8,9 @@ rate when that changed); the report has every figure's row against the bare writ
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from benchmarks.home_assistant import REPO_ROOT
+from .bench_tools import benchmark_lines, run_benchmark
 
 ARGS = ["--devices", "2", "--per-device", "3", "--rate", "20", "--rounds", "1", "--calls", "40"]
 ROWS = (
@@ -34,16 +31,7 @@ ROWS = (
 def test_a_tiny_run_reports_every_figure(kind: str, writes: tuple[float, float]) -> None:
     """Every reading arrives, the writes per reading are the kind's, every row is there."""
     args = ["--kind", kind, *ARGS]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.reading_path", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    lines = result.stdout.splitlines()
+    lines = benchmark_lines("reading_path", *args)
     assert lines[0] == "command: python -m benchmarks.reading_path " + " ".join(args)
     # One warm-up, one gc phase, one nogc phase; 2 devices x 3 readings each.
     assert "readings arrived per socket phase: 6 6 6" in lines
@@ -60,13 +48,6 @@ def test_a_tiny_run_reports_every_figure(kind: str, writes: tuple[float, float])
 
 def test_bad_arguments_are_refused() -> None:
     """Fewer calls than devices cannot give every device a reading: refused before starting."""
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.reading_path", "--devices", "5", "--calls", "2"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_benchmark("reading_path", "--devices", "5", "--calls", "2", timeout=60)
     assert result.returncode == 2
     assert "--calls at least --devices" in result.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 from benchmarks.recorder import WEARABLE_KEYS, bench_wearables, build_parser, wearable_frame
 from custom_components.iot_hub.const import DEFAULT_RECORD_INTERVAL
 
-from .bench_tools import run_benchmark
+from .bench_tools import benchmark_lines
 
 ARGS = ["--ovens", "2", "--wearables", "1", "--wearable-rate", "5", "--seconds", "4"]
 
@@ -22,9 +22,7 @@ def test_a_tiny_run_reports_both_phases(tmp_path: Path) -> None:
     """Both phases run, print their rows and per-day figures, and write them as JSON."""
     figures = tmp_path / "figures.json"
     argv = [*ARGS, "--interval", "2", "--json", str(figures)]
-    result = run_benchmark("recorder", *argv)
-    assert result.returncode == 0, result.stderr[-4000:]
-    lines = result.stdout.splitlines()
+    lines = benchmark_lines("recorder", *argv)
     assert lines[0].startswith("iot_hub recorder benchmark: Home Assistant ")
     command = "python -m benchmarks.recorder " + " ".join(argv)
     assert f"command: {command}" in lines

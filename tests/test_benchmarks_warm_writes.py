@@ -6,26 +6,14 @@ Every metrics frame reaches the charger's eight reading sensors: written every t
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from benchmarks.home_assistant import REPO_ROOT
+from .bench_tools import benchmark_lines
 
 ARGS = ["--chargers", "2", "--frames", "10", "--rounds", "1", "--all-entities"]
 
 
 def test_a_tiny_run_writes_only_the_changes() -> None:
     """The report's rows: changed only writes what changed, every state writes all eight."""
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.warm_writes", *ARGS],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    lines = result.stdout.splitlines()
+    lines = benchmark_lines("warm_writes", *ARGS)
     assert lines[0] == "command: python -m benchmarks.warm_writes " + " ".join(ARGS)
     rows = {
         line[:14].strip(): line[14:].split()

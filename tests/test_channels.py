@@ -19,21 +19,30 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 from custom_components.iot_hub.const import CONF_KIND, CONF_TOKEN_HASH, DOMAIN, SUBENTRY_DEVICE
 from custom_components.iot_hub.feed import FeedEvent, FeedKind
 from custom_components.iot_hub.kinds.sensor.channel_codec import location_id
-from custom_components.iot_hub.kinds.sensor.live import live_of
 from custom_components.iot_hub.tokens import hash_token
 
 from .channel_tools import (
     BASE,
     ChannelConnect,
+    Listen,
     channel_connect_fixture,  # noqa: F401  (the fixture)
     connection,
     entity,
     exact,
-    frame,
+    listen_fixture,  # noqa: F401  (the fixture)
     system,
 )
-from .conftest import OVEN_TOKEN, WsConnect, every_reading, hub_of, oven_subentry, until
-from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE
+from .conftest import (
+    OVEN_TOKEN,
+    WsConnect,
+    closed_with,
+    every_reading,
+    frame,
+    hub_of,
+    oven_subentry,
+    until,
+)
+from .sensor_tools import ENV, ENV_ID, ENV_TOKEN, WEARABLE, sensor_live
 
 OVEN_ID_HERE = "oven_sub_channels"
 
@@ -45,24 +54,15 @@ def subentries() -> list[ConfigSubentryData]:
     return [every_reading(ENV), WEARABLE, oven_subentry(OVEN_ID_HERE, "Oven", OVEN_TOKEN)]
 
 
-async def _listen(connect: ChannelConnect, token: str, channel: str, user: str = "") -> Any:
-    """A client on ``channel``, its ``connection`` frame checked."""
-    query = f"?channel={channel}&token={token}" + (f"&user_id={user}" if user else "")
-    ws = await connect(query)
-    assert exact(await frame(ws)) == connection(channel)
-    return ws
-
-
 async def test_sensor_lifecycle_is_entity_events_on_sensors_and_general(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
 ) -> None:
     """Adding, reconfiguring and removing a sensor subentry: created, updated, deleted."""
-    sensors = await _listen(channel_connect, hass_access_token, "sensors")
-    general = await _listen(channel_connect, hass_access_token, "general")
-    readings = await _listen(channel_connect, hass_access_token, "readings")
+    sensors = await listen("sensors")
+    general = await listen("general")
+    readings = await listen("readings")
     subentry = ConfigSubentry(
         data=MappingProxyType(
             {
@@ -98,8 +98,7 @@ async def test_sensor_lifecycle_is_entity_events_on_sensors_and_general(
     assert exact(deleted) == entity("sensor", "deleted", 7, record, "delete_sensor")
     assert await frame(general) == deleted
     # Nothing of it on another entity channel: the next frame there is this one.
-    live = live_of(hass)
-    assert live is not None
+    live = sensor_live(hass)
     live.channel_events.system("info", "fin", {}, channel="readings")
     assert exact(await frame(readings)) == system("info", "fin", {})
 
@@ -107,14 +106,13 @@ async def test_sensor_lifecycle_is_entity_events_on_sensors_and_general(
 @pytest.mark.usefixtures("init_integration")
 async def test_readings_over_the_device_socket_and_the_legacy_post(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
+    listen: Listen,
     ws_connect: WsConnect,
-    hass_access_token: str,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """Each reading is one ``reading`` ``created`` event; the POST answers 201 with it."""
-    readings = await _listen(channel_connect, hass_access_token, "readings")
-    general = await _listen(channel_connect, hass_access_token, "general")
+    readings = await listen("readings")
+    general = await listen("general")
     device = await ws_connect(f"?token={ENV_TOKEN}")
     connected = await frame(general)
     assert exact(connected) == system(
@@ -165,12 +163,11 @@ async def test_readings_over_the_device_socket_and_the_legacy_post(
 @pytest.mark.usefixtures("init_integration")
 async def test_any_device_connecting_is_a_system_event_and_errors_are_errors(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
+    listen: Listen,
     ws_connect: WsConnect,
-    hass_access_token: str,
 ) -> None:
     """An oven connecting is told on general (not on entity channels); errors are level error."""
-    general = await _listen(channel_connect, hass_access_token, "general")
+    general = await listen("general")
     oven = await ws_connect(f"?token={OVEN_TOKEN}")
     assert exact(await frame(general)) == system(
         "info", "Dispositivo conectado", {"device": "Oven", "kind": "oven"}
@@ -197,8 +194,7 @@ async def test_any_device_connecting_is_a_system_event_and_errors_are_errors(
 async def test_the_hub_says_it_started(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
 ) -> None:
     """Seed 001's startup event, with the integration's version, on HA's bus."""
     hall = ar.async_get(hass).async_create("Recibidor")  # known to the hub from its start
@@ -223,7 +219,7 @@ async def test_the_hub_says_it_started(
             "channel": "general",
         }
     )
-    locations = await _listen(channel_connect, hass_access_token, "locations")
+    locations = await listen("locations")
     ar.async_get(hass).async_delete(hall.id)
     await hass.async_block_till_done()
     gone = await frame(locations)
@@ -234,14 +230,13 @@ async def test_the_hub_says_it_started(
 @pytest.mark.usefixtures("init_integration")
 async def test_areas_are_locations(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
 ) -> None:
     """HA areas created, renamed and removed: ``location`` events with a stable integer id."""
     areas = ar.async_get(hass)
     kitchen = areas.async_create("Cocina")
-    locations = await _listen(channel_connect, hass_access_token, "locations")
-    general = await _listen(channel_connect, hass_access_token, "general")
+    locations = await listen("locations")
+    general = await listen("general")
     garden = areas.async_create("Jardín")
     await hass.async_block_till_done()
     number = location_id(garden.id)
@@ -269,12 +264,11 @@ async def test_areas_are_locations(
 @pytest.mark.usefixtures("init_integration")
 async def test_anomalies_and_predictions_are_translated_as_published(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
 ) -> None:
     """Whatever the analysis publishes goes out as data, with an id (its own, or a new one)."""
-    anomalies = await _listen(channel_connect, hass_access_token, "anomalies")
-    predictions = await _listen(channel_connect, hass_access_token, "predictions")
+    anomalies = await listen("anomalies")
+    predictions = await listen("predictions")
     device = hub_of(hass).devices[ENV_ID]
     at = datetime(2025, 7, 20, 10, 30, tzinfo=UTC)
     device.publish(FeedKind.ANOMALY, {"id": 41, "quantity": "temperatura", "value": 99.0, "at": at})
@@ -302,8 +296,7 @@ async def test_nothing_is_built_while_nobody_listens(
     hass: HomeAssistant, init_integration: MockConfigEntry, ws_connect: WsConnect
 ) -> None:
     """Readings, analysis, sensor and area events with no client: no frame, no error."""
-    live = live_of(hass)
-    assert live is not None
+    live = sensor_live(hass)
     device = hub_of(hass).devices[ENV_ID]
     device.publish(FeedKind.ANOMALY, {"quantity": "t"})
     subentry = init_integration.subentries[ENV_ID]
@@ -325,7 +318,7 @@ async def test_nothing_is_built_while_nobody_listens(
 @pytest.mark.usefixtures("init_integration")
 async def test_stats_in_the_seed_shape(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
+    listen: Listen,
     hass_access_token: str,
     hass_read_only_access_token: str,
     hass_client_no_auth: ClientSessionGenerator,
@@ -333,9 +326,9 @@ async def test_stats_in_the_seed_shape(
     """Only channels somebody listens to; every connection listed with its user."""
     refresh_token = hass.auth.async_validate_access_token(hass_access_token)
     assert refresh_token is not None
-    await _listen(channel_connect, hass_access_token, "general", user="user1")
-    await _listen(channel_connect, hass_access_token, "general")
-    await _listen(channel_connect, hass_access_token, "sensors", user="panel")
+    await listen("general", user="user1")
+    await listen("general")
+    await listen("sensors", user="panel")
     client = await hass_client_no_auth()
     read_only = {"Authorization": f"Bearer {hass_read_only_access_token}"}  # any HA user
     response = await client.get(f"{BASE}/ws/stats", headers=read_only)
@@ -377,15 +370,15 @@ async def test_stats_in_the_seed_shape(
 @pytest.mark.usefixtures("init_integration")
 async def test_test_event_reaches_the_channel_and_general(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
+    listen: Listen,
     hass_access_token: str,
     hass_read_only_access_token: str,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """Admins only; ``{"status":"sent","channel","delivered"}``; a system_event with test."""
-    sensors = await _listen(channel_connect, hass_access_token, "sensors")
-    general = await _listen(channel_connect, hass_access_token, "general")
-    readings = await _listen(channel_connect, hass_access_token, "readings")
+    sensors = await listen("sensors")
+    general = await listen("general")
+    readings = await listen("readings")
     client = await hass_client_no_auth()
     admin = {"Authorization": f"Bearer {hass_access_token}"}
     response = await client.post(
@@ -424,12 +417,11 @@ async def test_test_event_reaches_the_channel_and_general(
 @pytest.mark.usefixtures("init_integration")
 async def test_send_test_event_action(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
     hass_read_only_user: Any,
 ) -> None:
     """The action sends at the level asked, answers how many got it; admins only."""
-    general = await _listen(channel_connect, hass_access_token, "general")
+    general = await listen("general")
     answer = await hass.services.async_call(
         DOMAIN,
         "send_test_event",
@@ -454,14 +446,6 @@ async def test_send_test_event_action(
 # -- refusals and limits --------------------------------------------------------------------
 
 
-async def _closed(ws: Any, code: int) -> str:
-    """The server closed ``ws`` with ``code``; its reason."""
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.CLOSE, msg
-    assert ws.close_code == code
-    return str(msg.extra)
-
-
 @pytest.mark.usefixtures("init_integration")
 async def test_tokens_missing_invalid_revoked_and_bearer(
     hass: HomeAssistant,
@@ -470,10 +454,11 @@ async def test_tokens_missing_invalid_revoked_and_bearer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """4001 without a token, 4003 for a bad or device token and on revocation; Bearer works."""
-    assert await _closed(await channel_connect("?channel=general"), 4001) == "missing credentials"
+    missing = await channel_connect("?channel=general")
+    assert await closed_with(missing, 4001) == "missing credentials"
     for token in ("nope", ENV_TOKEN):
         ws = await channel_connect(f"?token={token}", path=f"{BASE}/ws/secure")
-        assert await _closed(ws, 4003) == "invalid token"
+        assert await closed_with(ws, 4003) == "invalid token"
     assert "Refused a connection from 127.0.0.1: missing credentials" in caplog.text
     bearer = await channel_connect(
         "?channel=sensors", headers={"Authorization": f"Bearer {hass_access_token}"}
@@ -484,10 +469,9 @@ async def test_tokens_missing_invalid_revoked_and_bearer(
     refresh_token = hass.auth.async_validate_access_token(hass_access_token)
     assert refresh_token is not None
     hass.auth.async_remove_refresh_token(refresh_token)
-    assert await _closed(bearer, 4003) == "token revoked"
-    assert await _closed(secure, 4003) == "token revoked"
-    live = live_of(hass)
-    assert live is not None
+    assert await closed_with(bearer, 4003) == "token revoked"
+    assert await closed_with(secure, 4003) == "token revoked"
+    live = sensor_live(hass)
     await until(lambda: live.channels.count == 0)
 
 
@@ -499,14 +483,16 @@ async def test_unknown_channel_is_closed_4404(
 ) -> None:
     """A typo in ``channel`` is told, not a silent socket."""
     ws = await channel_connect(f"?channel=sensor&token={hass_access_token}")
-    assert await _closed(ws, 4404) == "unknown channel 'sensor'"
+    assert await closed_with(ws, 4404) == "unknown channel 'sensor'"
 
 
 @pytest.mark.usefixtures("init_integration")
 async def test_the_cap_closes_1013_and_harms_no_neighbour(
     hass: HomeAssistant,
+    *,
     channel_connect: ChannelConnect,
     hass_access_token: str,
+    listen: Listen,
     hass_ws_client: WebSocketGenerator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -514,19 +500,18 @@ async def test_the_cap_closes_1013_and_harms_no_neighbour(
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     hass.config_entries.async_update_entry(entry, options={**entry.options, "max_event_clients": 2})
     await hass.async_block_till_done()
-    first = await _listen(channel_connect, hass_access_token, "general")
-    second = await _listen(channel_connect, hass_access_token, "sensors")
+    first = await listen("general")
+    second = await listen("sensors")
     for _ in range(2):
         refused = await channel_connect(f"?channel=readings&token={hass_access_token}")
-        assert await _closed(refused, 1013) == "try again later"
+        assert await closed_with(refused, 1013) == "try again later"
     assert caplog.text.count("Refused an event channel client from 127.0.0.1") == 1
     ws_api = await hass_ws_client(hass)
     await ws_api.send_json({"id": 1, "type": "iot_hub/channel/subscribe", "channel": "general"})
     reply = await ws_api.receive_json()
     assert reply["success"] is False
     assert reply["error"]["code"] == "too_many_clients"
-    live = live_of(hass)
-    assert live is not None
+    live = sensor_live(hass)
     assert live.channel_events.system("info", "hola", {}, channel="sensors") == 2
     assert (await frame(first))["message"] == "hola"
     assert (await frame(second))["message"] == "hola"
@@ -535,36 +520,34 @@ async def test_the_cap_closes_1013_and_harms_no_neighbour(
 @pytest.mark.usefixtures("init_integration")
 async def test_client_frames_ignored_binary_told_oversize_and_floods_closed(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Text: dropped. Binary: an error frame. Over 4 KiB: 1009. A flood: 1008. Others unharmed."""
     from custom_components.iot_hub.transport import limits
 
-    neighbour = await _listen(channel_connect, hass_access_token, "general")
-    talker = await _listen(channel_connect, hass_access_token, "general")
+    neighbour = await listen("general")
+    talker = await listen("general")
     await talker.send_str('{"type": "subscribe", "channel": "sensors"}')
     await talker.send_str("not json")
     await talker.send_bytes(b"\x00\x01")
     assert await frame(talker) == {"type": "error", "error": "binary frame"}
     await talker.send_str("x" * 4096)  # the limit itself is fine
-    live = live_of(hass)
-    assert live is not None
+    live = sensor_live(hass)
     live.channel_events.system("info", "sigue", {})
     assert (await frame(talker))["message"] == "sigue"
     await talker.send_str("x" * 4097)
-    await _closed(talker, 1009)
+    await closed_with(talker, 1009)
 
     monkeypatch.setattr(limits, "INBOUND_RATE", 0.001)
     monkeypatch.setattr(limits, "INBOUND_BURST", 1.0)
     monkeypatch.setattr(limits, "FLOOD_CLOSE_AFTER", 10)
-    flooder = await _listen(channel_connect, hass_access_token, "general")
+    flooder = await listen("general")
     for _ in range(20):
         await flooder.send_str("{}")
     assert await frame(flooder) == {"type": "error", "error": "rate limited"}
-    assert await _closed(flooder, 1008) == "flood"
+    assert await closed_with(flooder, 1008) == "flood"
     assert "kept flooding" in caplog.text
     assert (await frame(neighbour))["message"] == "sigue"
     live.channel_events.system("info", "bien", {})
@@ -574,15 +557,13 @@ async def test_client_frames_ignored_binary_told_oversize_and_floods_closed(
 @pytest.mark.usefixtures("init_integration")
 async def test_a_client_that_stops_reading_is_dropped_alone(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Its queue fills, it is closed 1013 with a log line; the reader goes on."""
-    slow = await _listen(channel_connect, hass_access_token, "general")
-    fast = await _listen(channel_connect, hass_access_token, "general")
-    live = live_of(hass)
-    assert live is not None
+    slow = await listen("general")
+    fast = await listen("general")
+    live = sensor_live(hass)
     blob = "x" * 64 * 1024
     for n in range(2_000):
         live.channel_events.system("info", str(n), {"blob": blob})
@@ -604,14 +585,12 @@ async def test_a_client_that_stops_reading_is_dropped_alone(
 async def test_stale_and_foreign_events_are_skipped(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
-    channel_connect: ChannelConnect,
-    hass_access_token: str,
+    listen: Listen,
 ) -> None:
     """A change of a device already gone, an area reorder or one gone: nothing is sent."""
-    sensors = await _listen(channel_connect, hass_access_token, "sensors")
-    locations = await _listen(channel_connect, hass_access_token, "locations")
-    live = live_of(hass)
-    assert live is not None
+    sensors = await listen("sensors")
+    locations = await listen("locations")
+    live = sensor_live(hass)
     at = datetime(2025, 7, 20, tzinfo=UTC)
     for kind in (FeedKind.DEVICE_UPDATED, FeedKind.READING):
         live.channel_events.feed(FeedEvent(kind, "gone", "Gone", "sensor", at, {"id": 1}))
@@ -627,13 +606,12 @@ async def test_stale_and_foreign_events_are_skipped(
 @pytest.mark.usefixtures("init_integration")
 async def test_a_reading_that_cannot_be_read_is_a_system_error(
     hass: HomeAssistant,
-    channel_connect: ChannelConnect,
+    listen: Listen,
     ws_connect: WsConnect,
-    hass_access_token: str,
 ) -> None:
     """The device's refused reading is seed 001's system_event error, once a minute like its
     log line; the device and its neighbours go on."""
-    general = await _listen(channel_connect, hass_access_token, "general")
+    general = await listen("general")
     env = await ws_connect(f"?token={ENV_TOKEN}")
     assert (await frame(general))["message"] == "Dispositivo conectado"
     await env.send_str('{"temperatura": "hot"}')

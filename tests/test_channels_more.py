@@ -18,7 +18,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 
 from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.kinds.sensor import surfaces
-from custom_components.iot_hub.kinds.sensor.live import live_of
 from custom_components.iot_hub.transport.limits import TokenBucket
 from simulators import legacy_channels
 
@@ -28,23 +27,16 @@ from .channel_tools import (
     channel_connect_fixture,  # noqa: F401  (the fixture)
     connection,
     exact,
-    frame,
     system,
 )
-from .conftest import OVEN_TOKEN, WsConnect, hub_of, until
-from .sensor_tools import ENV, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
+from .conftest import OVEN_TOKEN, WsConnect, frame, hub_of, until
+from .sensor_tools import ENV, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN, sensor_live
 
 
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
     """An environment sensor and a wearable."""
     return [ENV, WEARABLE]
-
-
-def _live(hass: HomeAssistant) -> Any:
-    live = live_of(hass)
-    assert live is not None
-    return live
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -58,7 +50,7 @@ async def test_websocket_api_subscription(
     first = await ws.receive_json()
     assert first["id"] == 1 and first["type"] == "event"
     assert exact(first["event"]) == connection("sensors")
-    live = _live(hass)
+    live = sensor_live(hass)
     assert live.channel_events.system("info", "hola", {}, channel="sensors") == 1
     assert exact((await ws.receive_json())["event"]) == system("info", "hola", {})
     await ws.send_json({"id": 2, "type": "iot_hub/channel_stats"})
@@ -210,7 +202,7 @@ async def test_options_flow_sets_the_cap(
     )
     await hass.async_block_till_done()
     assert init_integration.options["max_event_clients"] == 7
-    assert _live(hass).channels.cap == 7
+    assert sensor_live(hass).channels.cap == 7
 
 
 async def test_diagnostics_show_the_stats(
@@ -246,7 +238,7 @@ async def test_the_legacy_client_end_to_end(
             base, hass_access_token, "readings", count=3, on_frame=printed.append, user_id="cli"
         )
     )
-    live = _live(hass)
+    live = sensor_live(hass)
     await until(lambda: live.channels.count == 1)
     stats = await legacy_channels.get_stats(base, hass_access_token)
     assert stats["channels"]["readings"]["users"][0]["user_id"] == "cli"
@@ -290,7 +282,7 @@ async def test_simulator_command_line(
     listener = asyncio.create_task(
         legacy_channels.listen(base, hass_access_token, on_frame=lambda _frame: None)
     )
-    live = _live(hass)
+    live = sensor_live(hass)
     await until(lambda: live.channels.count == 1)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert [f["type"] for f in await asyncio.wait_for(listener, 10)] == ["connection"]
@@ -316,7 +308,7 @@ async def test_heartbeat_pings_and_closes_a_silent_client_1013(
     msg = await silent.receive(timeout=5)
     assert msg.type is WSMsgType.CLOSE and silent.close_code == 1013
     assert msg.extra == "did not answer a ping"
-    live = _live(hass)
+    live = sensor_live(hass)
     await until(lambda: live.channels.count == 1)
     await asyncio.sleep(0.5)  # a few more heartbeats
     live.channel_events.system("info", "sigue", {})

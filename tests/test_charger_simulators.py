@@ -19,9 +19,8 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.iot_hub.const import DOMAIN, WS_PATH
+from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.kinds.charger import handler as charger_handler
 from custom_components.iot_hub.kinds.charger.const import CONF_PRICE
 from simulators.charger import (
@@ -72,13 +71,6 @@ def mock_config_entry(subentries: list[ConfigSubentryData]) -> MockConfigEntry:
 def fast_ha_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """HA's monotonic clock, as the charger handler reads it, as fast as the device's."""
     monkeypatch.setattr(charger_handler, "monotonic", lambda: time.monotonic() * TS_STEP / INTERVAL)
-
-
-@pytest.fixture
-async def ws_url(hass_client_no_auth: ClientSessionGenerator) -> str:
-    """ws:// URL of /api/iot_hub/ws on the test's HA HTTP server."""
-    client = await hass_client_no_auth()
-    return str(client.make_url(WS_PATH).with_scheme("ws"))
 
 
 @pytest.fixture

@@ -119,7 +119,11 @@ def published_keys(code: str, target: str) -> list[str]:
 # -- the contract, checked in the YAML -----------------------------------------------------
 
 
-def _check_mqtt_basics(config: dict[str, Any], topics: Topics) -> None:
+def _load_checked(path: Path, id_key: str) -> tuple[dict[str, Any], dict[str, Any], Topics]:
+    """The configuration, its substitutions and its topics, its MQTT basics checked."""
+    config = load(path)
+    subs = config["substitutions"]
+    topics = Topics(subs["prefix"], subs[id_key])
     mqtt = config["mqtt"]
     assert mqtt["topic_prefix"] == f"{topics.prefix}/{topics.device_id}"
     # No HA MQTT discovery (duplicates of iot_hub's entities), no ESPHome dashboard
@@ -135,13 +139,11 @@ def _check_mqtt_basics(config: dict[str, Any], topics: Topics) -> None:
     ):
         assert mqtt[key] == {"topic": topics.status, "payload": payload, "qos": 1, "retain": True}
     assert "api" not in config
+    return config, subs, topics
 
 
 def test_oven_yaml_follows_the_contract() -> None:
-    config = load(OVEN_YAML)
-    subs = config["substitutions"]
-    topics = Topics(subs["prefix"], subs["device_id"])
-    _check_mqtt_basics(config, topics)
+    config, _, topics = _load_checked(OVEN_YAML, "device_id")
 
     commands = config["mqtt"]["on_message"]
     assert {(c["topic"], c["payload"], c["qos"]) for c in commands} == {
@@ -170,10 +172,7 @@ def test_oven_yaml_follows_the_contract() -> None:
 
 
 def test_appliance_yaml_follows_the_contract() -> None:
-    config = load(APPLIANCE_YAML)
-    subs = config["substitutions"]
-    topics = Topics(subs["prefix"], subs["serial"])
-    _check_mqtt_basics(config, topics)
+    config, subs, topics = _load_checked(APPLIANCE_YAML, "serial")
     # Every entity is internal: the state JSON is the only thing published about them.
     assert all(entity.get("internal") is True for _, entity in entities(config))
 
@@ -224,10 +223,7 @@ def test_appliance_yaml_follows_the_contract() -> None:
 
 def test_environment_yaml_follows_the_contract() -> None:
     """Seed 001's reading keys, in its order, on the state topic; every entity internal."""
-    config = load(ENVIRONMENT_YAML)
-    subs = config["substitutions"]
-    topics = Topics(subs["prefix"], subs["device_id"])
-    _check_mqtt_basics(config, topics)
+    config, subs, topics = _load_checked(ENVIRONMENT_YAML, "device_id")
     assert all(entity.get("internal") is True for _, entity in entities(config))
     (dht,) = config["sensor"]
     assert dht["platform"] == "dht"

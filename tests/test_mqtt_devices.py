@@ -19,8 +19,8 @@ import pytest
 from custom_components.iot_hub.const import DOMAIN, SUBENTRY_DEVICE
 from custom_components.iot_hub.hub import Hub
 
-from .appliance_tools import broker_options, device_client, unique_prefix
-from .conftest import OVEN_TOKEN, hub_entry, hub_of, oven_subentry, state_of, until, until_recorded
+from .appliance_tools import broker_options, device_client, load_broker_hub, unique_prefix
+from .conftest import OVEN_TOKEN, hub_entry, oven_subentry, state_of, until, until_recorded
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -45,16 +45,11 @@ def prefix() -> str:
 @pytest.fixture
 async def hub(hass: HomeAssistant, prefix: str) -> AsyncIterator[Hub]:
     """An MQTT oven beside a WebSocket one, on a dedicated connection to the local broker."""
-    entry = hub_entry(
-        [mqtt_oven(), oven_subentry("wsoven", "Oven", OVEN_TOKEN)], broker_options(prefix)
+    loaded = await load_broker_hub(
+        hass, [mqtt_oven(), oven_subentry("wsoven", "Oven", OVEN_TOKEN)], broker_options(prefix)
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    loaded = hub_of(entry)
-    await until(lambda: loaded.mqtt.devices is not None and loaded.mqtt.devices.connected)
     yield loaded
-    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(loaded.entry_id)
 
 
 async def test_an_mqtt_oven_streams_and_gets_start_stop(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from unittest.mock import patch
 
-from aiohttp import ClientWebSocketResponse
 from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
@@ -15,15 +13,19 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
-from pytest_homeassistant_custom_component.typing import (
-    ClientSessionGenerator,
-    RecorderInstanceContextManager,
-)
+from pytest_homeassistant_custom_component.typing import RecorderInstanceContextManager
 
 from custom_components.iot_hub.kinds.sensor.heart_rate import heart_rate_entity
 
-from .conftest import WsConnect, every_reading, state_of, until
-from .sensor_tools import CONSUMER, WEARABLE, WEARABLE_ID, WEARABLE_TOKEN
+from .conftest import WsConnect, every_reading, frame, state_of, until
+from .sensor_tools import (
+    WEARABLE,
+    WEARABLE_ID,
+    WEARABLE_TOKEN,
+    Subscribe,
+    stream_fixture,  # noqa: F401  (the fixture)
+    subscribe_fixture,  # noqa: F401  (the fixture)
+)
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -37,11 +39,6 @@ async def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContext
 def subentries() -> list[ConfigSubentryData]:
     """The wearable of consumer 22."""
     return [every_reading(WEARABLE)]  # every heart rate recorded: the stats are exact
-
-
-async def _frame(ws: ClientWebSocketResponse) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((await ws.receive(timeout=10)).data)
-    return data
 
 
 async def _record(hass: HomeAssistant, ws_connect: WsConnect, rates: list[float]) -> None:
@@ -59,8 +56,7 @@ async def test_today_and_stats_come_from_the_recorder_after_a_restart(
     *,
     init_integration: MockConfigEntry,
     ws_connect: WsConnect,
-    hass_client_no_auth: ClientSessionGenerator,
-    hass_access_token: str,
+    subscribe: Subscribe,
 ) -> None:
     """Recorded states (not ``unavailable``) make the day; live readings are added after."""
     await _record(hass, ws_connect, [72, 80, 65])
@@ -70,19 +66,14 @@ async def test_today_and_stats_come_from_the_recorder_after_a_restart(
     await hass.async_block_till_done()
     await async_wait_recording_done(hass)
 
-    client = await hass_client_no_auth()
-    today = await client.ws_connect(
-        f"/api/iot_hub/ws/heart_rate_today/{CONSUMER}/?token={hass_access_token}"
-    )
-    stats = await client.ws_connect(
-        f"/api/iot_hub/ws/heart_rate_stats/{CONSUMER}/?token={hass_access_token}"
-    )
-    snapshot = await _frame(today)
+    today = await subscribe("heart_rate_today")
+    stats = await subscribe("heart_rate_stats")
+    snapshot = await frame(today)
     assert snapshot["type"] == "heart_rate_update"
     assert snapshot["data"]["current"] == 65
     assert [r["bpm"] for r in snapshot["data"]["readings"]] == [72, 80, 65]
     assert snapshot["data"]["readings"][0]["timestamp"].endswith("+00:00")
-    summary = await _frame(stats)
+    summary = await frame(stats)
     assert summary == {
         "type": "heart_rate_stats_update",
         "data": {
@@ -97,10 +88,10 @@ async def test_today_and_stats_come_from_the_recorder_after_a_restart(
 
     device = await ws_connect(f"?token={WEARABLE_TOKEN}")
     await device.send_str('{"heart_rate": 91}')
-    pushed = await _frame(today)
+    pushed = await frame(today)
     assert pushed["data"]["current"] == 91
     assert [r["bpm"] for r in pushed["data"]["readings"]] == [72, 80, 65, 91]
-    assert (await _frame(stats))["data"]["max"] == 91
+    assert (await frame(stats))["data"]["max"] == 91
     await today.close()
     await stats.close()
 
@@ -111,16 +102,12 @@ async def test_first_reading_of_the_run_counts_once(
     *,
     init_integration: MockConfigEntry,
     ws_connect: WsConnect,
-    hass_client_no_auth: ClientSessionGenerator,
-    hass_access_token: str,
+    subscribe: Subscribe,
 ) -> None:
     """A reading that starts the day's read is in it once, recorded or not yet."""
     await _record(hass, ws_connect, [70, 75])
-    client = await hass_client_no_auth()
-    stats = await client.ws_connect(
-        f"/api/iot_hub/ws/heart_rate_stats/{CONSUMER}/?token={hass_access_token}"
-    )
-    assert (await _frame(stats))["data"]["count"] == 2
+    stats = await subscribe("heart_rate_stats")
+    assert (await frame(stats))["data"]["count"] == 2
     await stats.close()
 
 
@@ -130,8 +117,7 @@ async def test_a_broken_database_leaves_an_empty_day(
     *,
     init_integration: MockConfigEntry,
     ws_connect: WsConnect,
-    hass_client_no_auth: ClientSessionGenerator,
-    hass_access_token: str,
+    subscribe: Subscribe,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The history cannot be read: one log line, the stream still answers."""
@@ -142,11 +128,8 @@ async def test_a_broken_database_leaves_an_empty_day(
         "homeassistant.components.recorder.history.state_changes_during_period",
         side_effect=RuntimeError("disk gone"),
     ):
-        client = await hass_client_no_auth()
-        today = await client.ws_connect(
-            f"/api/iot_hub/ws/heart_rate_today/{CONSUMER}/?token={hass_access_token}"
-        )
-        assert (await _frame(today))["data"]["readings"] == []
+        today = await subscribe("heart_rate_today")
+        assert (await frame(today))["data"]["readings"] == []
     assert caplog.text.count("Could not read today's heart rates of consumer 22") == 1
     await today.close()
 
@@ -157,15 +140,11 @@ async def test_any_heart_rate_name_and_only_finite_numbers(
     *,
     init_integration: MockConfigEntry,
     ws_connect: WsConnect,
-    hass_client_no_auth: ClientSessionGenerator,
-    hass_access_token: str,
+    subscribe: Subscribe,
 ) -> None:
     """``pulso`` is a heart rate too; a recorded ``inf`` is no reading; no sensor yet: empty."""
-    client = await hass_client_no_auth()
-    first = await client.ws_connect(
-        f"/api/iot_hub/ws/heart_rate_today/{CONSUMER}/?token={hass_access_token}"
-    )
-    assert (await _frame(first))["data"]["readings"] == []  # no heart-rate sensor yet
+    first = await subscribe("heart_rate_today")
+    assert (await frame(first))["data"]["readings"] == []  # no heart-rate sensor yet
     await first.close()
     device = await ws_connect(f"?token={WEARABLE_TOKEN}")
     await device.send_str('{"pulso": 60}')
@@ -175,8 +154,6 @@ async def test_any_heart_rate_name_and_only_finite_numbers(
     await async_wait_recording_done(hass)
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    today = await client.ws_connect(
-        f"/api/iot_hub/ws/heart_rate_today/{CONSUMER}/?token={hass_access_token}"
-    )
-    assert [r["bpm"] for r in (await _frame(today))["data"]["readings"]] == [60]
+    today = await subscribe("heart_rate_today")
+    assert [r["bpm"] for r in (await frame(today))["data"]["readings"]] == [60]
     await today.close()

@@ -14,8 +14,8 @@ import pytest
 from custom_components.iot_hub.const import SUBENTRY_DEVICE
 from custom_components.iot_hub.hub import Hub
 
-from .appliance_tools import broker_options, device_client, unique_prefix
-from .conftest import hub_entry, hub_of, state_of, until
+from .appliance_tools import broker_options, device_client, load_broker_hub, unique_prefix
+from .conftest import state_of, until
 from .sensor_tools import follow_feed, readings
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -40,14 +40,9 @@ async def hub(hass: HomeAssistant, prefix: str) -> AsyncIterator[Hub]:
         title="Garden",
         unique_id=MQTT_ID,
     )
-    entry = hub_entry([sensor], broker_options(prefix))
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    loaded = hub_of(entry)
-    await until(lambda: loaded.mqtt.devices is not None and loaded.mqtt.devices.connected)
+    loaded = await load_broker_hub(hass, [sensor], broker_options(prefix))
     yield loaded
-    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(loaded.entry_id)
 
 
 async def test_mqtt_readings_become_sensors_and_bad_ones_harm_nothing(

@@ -22,9 +22,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.iot_hub.const import SUBENTRY_DEVICE, WS_PATH
+from custom_components.iot_hub.const import SUBENTRY_DEVICE
 from custom_components.iot_hub.feed import FeedEvent, FeedKind, signal_feed
 from simulators.environment_sensor import (
     EnvironmentReadings,
@@ -46,8 +45,8 @@ from simulators.wearable import (
     wearable_ws,
 )
 
-from .appliance_tools import broker_options, unique_prefix
-from .conftest import every_reading, hub_entry, hub_of, state_of, until
+from .appliance_tools import broker_options, load_broker_hub, unique_prefix
+from .conftest import every_reading, hub_of, state_of, until
 from .sensor_tools import ENV, ENV_TOKEN, WEARABLE, WEARABLE_TOKEN
 
 # aiohttp re-arms the server socket's heartbeat timer when a closing socket still receives
@@ -61,13 +60,6 @@ type Readings = list[dict[str, float]]
 def subentries() -> list[ConfigSubentryData]:
     """An environment sensor (sensor_id 1) and a wearable (consumer 22)."""
     return [every_reading(ENV), every_reading(WEARABLE)]  # the entities show every reading
-
-
-@pytest.fixture
-async def ws_url(hass_client_no_auth: ClientSessionGenerator) -> str:
-    """ws:// URL of /api/iot_hub/ws on the test's HA HTTP server."""
-    client = await hass_client_no_auth()
-    return str(client.make_url(WS_PATH).with_scheme("ws"))
 
 
 def feed_readings(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Readings]:
@@ -260,14 +252,9 @@ async def mqtt_hub(
         title="MQTT environment",
         unique_id=mqtt_id,
     )
-    entry = hub_entry([subentry], broker_options(prefix))
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    hub = hub_of(entry)
-    await until(lambda: hub.mqtt.devices is not None and hub.mqtt.devices.connected)
-    yield entry, prefix
-    await hass.config_entries.async_unload(entry.entry_id)
+    hub = await load_broker_hub(hass, [subentry], broker_options(prefix))
+    yield hub.entry, prefix
+    await hass.config_entries.async_unload(hub.entry_id)
 
 
 async def test_environment_sensor_over_mqtt(

@@ -17,20 +17,24 @@ from custom_components.iot_hub.const import DOMAIN
 from custom_components.iot_hub.kinds.sensor.stream_views import MAX_BODY_BYTES
 from custom_components.iot_hub.transport.limits import TokenBucket
 
-from .conftest import WsConnect, hub_of
+from .conftest import WsConnect, frame, hub_of
 from .sensor_tools import (
     CONSUMER,
     ENV,
     ENV_ID,
     ENV_TOKEN,
+    MOTION,
     WEARABLE,
     WEARABLE_ID,
     WEARABLE_TOKEN,
+    Subscribe,
+    sensor_live,
     sensor_subentry,
+    stream_fixture,  # noqa: F401  (the fixture)
+    subscribe_fixture,  # noqa: F401  (the fixture)
 )
 
 URL = f"/api/iot_hub/sensor_data/{CONSUMER}/"
-MOTION = {"accel_x": 0.5, "accel_y": -9.8, "accel_z": 0.1, "gyro_x": 1, "gyro_y": 2, "gyro_z": 3}
 OTHER_TOKEN = "other-token-0123456789abcdef0123456"
 
 
@@ -51,14 +55,12 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.mark.usefixtures("init_integration")
 async def test_post_creates_a_reading_and_pushes_it(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, hass_access_token: str
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, subscribe: Subscribe
 ) -> None:
     """201 with the reading as the streams show it; the stream client gets it as a push."""
     client = await hass_client_no_auth()
-    ws = await client.ws_connect(
-        f"/api/iot_hub/ws/sensor_data/{CONSUMER}/?token={hass_access_token}"
-    )
-    assert json.loads((await ws.receive(timeout=5)).data)["data"] == []
+    ws = await subscribe("sensor_data")
+    assert (await frame(ws))["data"] == []
     body = {**MOTION, "consumidor_id": 22, "created_at": "2025-07-20T10:30:00Z"}
     response = await client.post(URL, json=body, headers=bearer(WEARABLE_TOKEN))
     assert response.status == HTTPStatus.CREATED
@@ -68,7 +70,7 @@ async def test_post_creates_a_reading_and_pushes_it(
         **{k: float(v) for k, v in MOTION.items()},
         "created_at": "2025-07-20T10:30:00+00:00",
     }
-    push = json.loads((await ws.receive(timeout=5)).data)
+    push = await frame(ws)
     assert push == {"type": "sensor_update", "data": created}
     # The device's values took it (its entities show it while the device is connected).
     assert hub_of(hass).devices[WEARABLE_ID].handler.values["accel_y"] == -9.8  # type: ignore[attr-defined]
@@ -240,16 +242,13 @@ async def test_unsubscribe_leaves_the_group(
     hass: HomeAssistant, hass_ws_client: WebSocketGenerator
 ) -> None:
     """``unsubscribe_events`` takes the subscription out of its group."""
-    from custom_components.iot_hub.kinds.sensor.live import live_of
-
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
         {"type": "iot_hub/stream/subscribe", "stream": "sensor_data", "consumer_id": CONSUMER}
     )
     sub_id = (await client.receive_json())["id"]
     await client.receive_json()
-    live = live_of(hass)
-    assert live is not None
+    live = sensor_live(hass)
     assert live.streams.diagnostics()["subscribers"] == {"sensor_data_22": 1}
     await client.send_json_auto_id({"type": "unsubscribe_events", "subscription": sub_id})
     assert (await client.receive_json())["success"] is True

@@ -20,16 +20,24 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.iot_hub.const import CloseCode
 from custom_components.iot_hub.kinds.sensor import stream_views
 from custom_components.iot_hub.kinds.sensor.codec import MOTION_KEYS
-from custom_components.iot_hub.kinds.sensor.live import live_of
 from custom_components.iot_hub.kinds.sensor.streams import Streams
 from custom_components.iot_hub.transport import limits, ws_link
 
-from .conftest import WsConnect, closed_with, hub_of, until
-from .sensor_tools import CONSUMER, ENV, WEARABLE, WEARABLE_TOKEN
+from .conftest import WsConnect, closed_with, frame, hub_of, until
+from .sensor_tools import (
+    CONSUMER,
+    ENV,
+    MOTION,
+    WEARABLE,
+    WEARABLE_TOKEN,
+    Subscribe,
+    sensor_live,
+    stream_fixture,  # noqa: F401  (the fixture)
+    subscribe_fixture,  # noqa: F401  (the fixture)
+)
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
-MOTION = {"accel_x": 0.5, "accel_y": -9.8, "accel_z": 0.1, "gyro_x": 1, "gyro_y": 2, "gyro_z": 3}
 READING_KEYS = ["id", *MOTION_KEYS, "created_at"]
 
 
@@ -39,37 +47,9 @@ def subentries() -> list[ConfigSubentryData]:
     return [ENV, WEARABLE]
 
 
-@pytest.fixture
-async def stream(hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator) -> Any:
-    """Open stream WebSockets (``/api/iot_hub/ws/<path>``); all closed after the test."""
-    clients: list[Any] = []
-    opened: list[ClientWebSocketResponse] = []
-
-    async def connect(path: str, **kwargs: Any) -> ClientWebSocketResponse:
-        if not clients:
-            clients.append(await hass_client_no_auth())
-        ws = await clients[0].ws_connect(f"/api/iot_hub/ws/{path}", **kwargs)
-        opened.append(ws)
-        return ws
-
-    yield connect
-    for ws in opened:
-        await ws.close()
-
-
 def streams_of(hass: HomeAssistant) -> Streams:
     """The loaded hub's streams."""
-    live = live_of(hass)
-    assert live is not None
-    return live.streams
-
-
-async def receive(ws: ClientWebSocketResponse) -> dict[str, Any]:
-    """The next frame, as JSON."""
-    msg = await ws.receive(timeout=5)
-    assert msg.type is WSMsgType.TEXT, msg
-    frame: dict[str, Any] = json.loads(msg.data)
-    return frame
+    return sensor_live(hass).streams
 
 
 async def wearable(ws_connect: WsConnect) -> ClientWebSocketResponse:
@@ -79,14 +59,19 @@ async def wearable(ws_connect: WsConnect) -> ClientWebSocketResponse:
 
 @pytest.mark.usefixtures("init_integration")
 async def test_snapshot_push_pong_request_data_exactly(
-    hass: HomeAssistant, ws_connect: WsConnect, stream: Any, hass_access_token: str
+    hass: HomeAssistant,
+    *,
+    ws_connect: WsConnect,
+    stream: Any,
+    subscribe: Subscribe,
+    hass_access_token: str,
 ) -> None:
     """Snapshot list on connect (≤10, newest first), pushes as one object, pong, request_data."""
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    assert await receive(client) == {"type": "sensor_update", "data": []}
+    client = await subscribe("sensor_data")
+    assert await frame(client) == {"type": "sensor_update", "data": []}
     device = await wearable(ws_connect)
     await device.send_str(json.dumps(MOTION))
-    push = await receive(client)
+    push = await frame(client)
     assert push["type"] == "sensor_update"
     assert isinstance(push["data"], dict)
     assert list(push["data"]) == READING_KEYS
@@ -95,34 +80,34 @@ async def test_snapshot_push_pong_request_data_exactly(
     first_id = push["data"]["id"]
     for n in range(11):
         await device.send_str(json.dumps({**MOTION, "accel_x": float(n)}))
-    ids = [(await receive(client))["data"]["id"] for _ in range(11)]
+    ids = [(await frame(client))["data"]["id"] for _ in range(11)]
     assert ids == list(range(first_id + 1, first_id + 12))
 
     await client.send_str('{"type": "ping"}')
     pong = await client.receive(timeout=5)
     assert pong.data == '{"type": "pong"}'  # the seed's json.dumps bytes
     await client.send_str('{"type": "request_data"}')
-    again = await receive(client)
+    again = await frame(client)
     assert again["type"] == "sensor_update" and isinstance(again["data"], list)
     assert [r["id"] for r in again["data"]] == list(range(first_id + 11, first_id + 1, -1))
     assert [r["accel_x"] for r in again["data"][:2]] == [10.0, 9.0]
 
     # A new client gets the same snapshot at once, before it sends anything.
     other = await stream(f"sensor_data/{CONSUMER}?token={hass_access_token}")  # no slash: alias
-    assert await receive(other) == again
+    assert await frame(other) == again
 
 
 @pytest.mark.usefixtures("init_integration")
 async def test_readings_without_motion_or_consumer_push_nothing(
-    hass: HomeAssistant, ws_connect: WsConnect, stream: Any, hass_access_token: str
+    hass: HomeAssistant, ws_connect: WsConnect, subscribe: Subscribe
 ) -> None:
     """A temperature of the wearable, or any reading of a sensor without consumer: no push."""
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    await receive(client)
+    client = await subscribe("sensor_data")
+    await frame(client)
     device = await wearable(ws_connect)
     await device.send_str('{"temperatura": 36.5}')
     await client.send_str('{"type": "ping"}')
-    assert await receive(client) == {"type": "pong"}  # nothing came before it
+    assert await frame(client) == {"type": "pong"}  # nothing came before it
     assert streams_of(hass).diagnostics()["sensor_data_buffered"] == {}
 
 
@@ -137,7 +122,7 @@ async def test_tokens_missing_invalid_revoked_close_4001_and_bearer_works(
     bearer = await stream(
         f"sensor_data/{CONSUMER}/", headers={"Authorization": f"Bearer {hass_access_token}"}
     )
-    assert (await receive(bearer))["type"] == "sensor_update"
+    assert (await frame(bearer))["type"] == "sensor_update"
     refresh_token = hass.auth.async_validate_access_token(hass_access_token)
     assert refresh_token is not None
     hass.auth.async_remove_refresh_token(refresh_token)
@@ -156,19 +141,17 @@ async def test_unknown_stream_or_bad_consumer_is_404_before_the_upgrade(
 
 
 async def test_no_hub_is_503(
-    hass: HomeAssistant, init_integration: MockConfigEntry, stream: Any, hass_access_token: str
+    hass: HomeAssistant, init_integration: MockConfigEntry, subscribe: Subscribe
 ) -> None:
     """Views outlive the entry: unloaded, the route answers 503."""
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     with pytest.raises(WSServerHandshakeError) as err:
-        await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
+        await subscribe("sensor_data")
     assert err.value.status == 503
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_unknown_consumer_gets_empty_snapshots_and_stays_open(
-    stream: Any, hass_access_token: str
-) -> None:
+async def test_unknown_consumer_gets_empty_snapshots_and_stays_open(subscribe: Subscribe) -> None:
     """Legacy tolerance: no device has consumer 99, every stream still answers."""
     expected = {
         "sensor_data": [],
@@ -178,46 +161,46 @@ async def test_unknown_consumer_gets_empty_snapshots_and_stays_open(
         "desires_stats": {"period": "today", "count": 0, "min": None, "max": None, "avg": None},
     }
     for name, data in expected.items():
-        client = await stream(f"{name}/99/?token={hass_access_token}")
-        frame = await receive(client)
+        client = await subscribe(name, "99")
+        snapshot = await frame(client)
         if isinstance(data, dict):
-            assert {k: frame["data"][k] for k in data} == data
-            assert len(frame["data"]["date"]) == 10
+            assert {k: snapshot["data"][k] for k in data} == data
+            assert len(snapshot["data"]["date"]) == 10
         else:
-            assert frame["data"] == data
+            assert snapshot["data"] == data
         await client.send_str('{"type": "ping"}')
-        assert await receive(client) == {"type": "pong"}
+        assert await frame(client) == {"type": "pong"}
 
 
 @pytest.mark.usefixtures("init_integration")
 async def test_other_frames_are_ignored_binary_gets_an_error_oversize_closes_1009(
-    stream: Any, hass_access_token: str, caplog: pytest.LogCaptureFixture
+    subscribe: Subscribe, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Unknown types, no type, invalid JSON: nothing sent back, the socket stays up."""
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    await receive(client)
+    client = await subscribe("sensor_data")
+    await frame(client)
     caplog.set_level("DEBUG", logger="custom_components.iot_hub.kinds.sensor.stream_views")
     for junk in ('{"type": "subscribe"}', "{}", "not json", "[1, 2]", '{"type": 5}'):
         await client.send_str(junk)
     await client.send_str('{"type": "ping"}')
-    assert await receive(client) == {"type": "pong"}
+    assert await frame(client) == {"type": "pong"}
     assert caplog.text.count("Ignored a frame of a sensor_data client") == 5
     await client.send_bytes(b"\x00\x01")
-    assert await receive(client) == {"type": "error", "error": "binary frame"}
+    assert await frame(client) == {"type": "error", "error": "binary frame"}
     await client.send_str("x" * (16 * 1024 + 1))
     await closed_with(client, CloseCode.TOO_BIG)
 
 
 @pytest.mark.usefixtures("init_integration")
 async def test_flood_closes_1008_then_backs_off_4029(
-    stream: Any, hass_access_token: str, monkeypatch: pytest.MonkeyPatch
+    subscribe: Subscribe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The device endpoint's inbound limits, by HA user."""
     monkeypatch.setattr(limits, "INBOUND_RATE", 0.001)
     monkeypatch.setattr(limits, "INBOUND_BURST", 1.0)
     monkeypatch.setattr(limits, "FLOOD_CLOSE_AFTER", 10)
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    await receive(client)
+    client = await subscribe("sensor_data")
+    await frame(client)
     for _ in range(12):
         await client.send_str('{"type": "ping"}')
     frames = []
@@ -226,12 +209,12 @@ async def test_flood_closes_1008_then_backs_off_4029(
     assert frames[0] == {"type": "pong"}
     assert frames[1]["type"] == "error"  # rate limited, told once
     assert client.close_code == CloseCode.POLICY
-    again = await stream(f"heart_rate_stats/{CONSUMER}/?token={hass_access_token}")
+    again = await subscribe("heart_rate_stats")
     await closed_with(again, CloseCode.BACKING_OFF)
 
 
 async def test_connection_cap_per_user_closes_4031(
-    hass: HomeAssistant, stream: Any, hass_access_token: str
+    hass: HomeAssistant, subscribe: Subscribe
 ) -> None:
     """The hub's cap on one user's connections holds for streams too."""
     from .conftest import hub_entry
@@ -240,18 +223,18 @@ async def test_connection_cap_per_user_closes_4031(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    first = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    second = await stream(f"heart_rate_today/{CONSUMER}/?token={hass_access_token}")
-    await receive(first)
-    await receive(second)
+    first = await subscribe("sensor_data")
+    second = await subscribe("heart_rate_today")
+    await frame(first)
+    await frame(second)
     await closed_with(
-        await stream(f"desires_stats/{CONSUMER}/?token={hass_access_token}"),
+        await subscribe("desires_stats"),
         CloseCode.TOO_MANY_CONNECTIONS,
     )
     await first.close()
     await until(lambda: not streams_of(hass).diagnostics()["subscribers"].get("sensor_data_22"))
-    third = await stream(f"desires_stats/{CONSUMER}/?token={hass_access_token}")
-    assert (await receive(third))["type"] == "desires_stats_update"
+    third = await subscribe("desires_stats")
+    assert (await frame(third))["type"] == "desires_stats_update"
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -259,19 +242,17 @@ async def test_several_clients_per_consumer_and_a_slow_one_is_dropped_alone(
     hass: HomeAssistant,
     *,
     ws_connect: WsConnect,
-    stream: Any,
-    hass_access_token: str,
+    subscribe: Subscribe,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Two readers and one that stops reading: it is closed 1013, the two get every push."""
     monkeypatch.setattr(ws_link, "MAX_PENDING", 100_000)  # the bytes trip first
     monkeypatch.setattr(ws_link, "WRITER_GRACE", 60.0)  # time to read up to its close frame
-    path = f"sensor_data/{CONSUMER}/?token={hass_access_token}"
-    readers = [await stream(path), await stream(path)]
-    slow = await stream(path)
+    readers = [await subscribe("sensor_data"), await subscribe("sensor_data")]
+    slow = await subscribe("sensor_data")
     for ws in (*readers, slow):
-        await receive(ws)
+        await frame(ws)
     streams = streams_of(hass)
     group = streams._groups[("sensor_data", CONSUMER)]
     assert len(group) == 3
@@ -310,8 +291,7 @@ async def test_ring_survives_a_restart_and_bad_records_are_dropped_alone(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     mock_config_entry: MockConfigEntry,
-    stream: Any,
-    hass_access_token: str,
+    subscribe: Subscribe,
 ) -> None:
     """What the legacy database kept: the snapshot after a restart; a bad record costs itself."""
     key = f"iot_hub.sensor_streams.{mock_config_entry.entry_id}"
@@ -332,24 +312,23 @@ async def test_ring_survives_a_restart_and_bad_records_are_dropped_alone(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    assert await receive(client) == {"type": "sensor_update", "data": [good, older]}
+    client = await subscribe("sensor_data")
+    assert await frame(client) == {"type": "sensor_update", "data": [good, older]}
 
     # Written back on unload, read again on the next start.
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     assert hass_storage[key]["data"]["sensor_data"] == {CONSUMER: [good, older]}
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    assert (await receive(client))["data"] == [good, older]
+    client = await subscribe("sensor_data")
+    assert (await frame(client))["data"] == [good, older]
 
 
 async def test_unreadable_file_starts_empty(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     mock_config_entry: MockConfigEntry,
-    stream: Any,
-    hass_access_token: str,
+    subscribe: Subscribe,
 ) -> None:
     """A file whose data is no object at all costs its content, nothing else."""
     key = f"iot_hub.sensor_streams.{mock_config_entry.entry_id}"
@@ -357,17 +336,15 @@ async def test_unreadable_file_starts_empty(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    assert (await receive(client))["data"] == []
+    client = await subscribe("sensor_data")
+    assert (await frame(client))["data"] == []
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_unload_closes_streams_1001(
-    hass: HomeAssistant, stream: Any, hass_access_token: str
-) -> None:
+async def test_unload_closes_streams_1001(hass: HomeAssistant, subscribe: Subscribe) -> None:
     """The hub entry unloads: every stream client is told going away."""
-    client = await stream(f"desires_tracking/{CONSUMER}/?token={hass_access_token}")
-    await receive(client)
+    client = await subscribe("desires_tracking")
+    await frame(client)
     entry = hass.config_entries.async_entries("iot_hub")[0]
     assert await hass.config_entries.async_unload(entry.entry_id)
     await closed_with(client, CloseCode.UNLOADING)
@@ -377,28 +354,27 @@ async def test_unload_closes_streams_1001(
 async def test_desires_are_logged_pushed_and_kept(
     hass: HomeAssistant,
     ws_connect: WsConnect,
-    stream: Any,
-    hass_access_token: str,
+    subscribe: Subscribe,
     hass_storage: dict[str, Any],
 ) -> None:
     """``desire``/``deseo`` log one desire each: both desire streams push; kept on disk."""
-    tracking = await stream(f"desires_tracking/{CONSUMER}/?token={hass_access_token}")
-    stats = await stream(f"desires_stats/{CONSUMER}/?token={hass_access_token}")
-    first = await receive(tracking)
+    tracking = await subscribe("desires_tracking")
+    stats = await subscribe("desires_stats")
+    first = await frame(tracking)
     assert first["type"] == "desires_update"
     assert first["data"]["count"] == 0
-    assert (await receive(stats))["data"]["count"] == 0
+    assert (await frame(stats))["data"]["count"] == 0
     device = await wearable(ws_connect)
     await device.send_str('{"desire": 3}')
     await device.send_str('{"Deseo": 7.5}')
-    await receive(tracking)
-    update = await receive(tracking)
+    await frame(tracking)
+    update = await frame(tracking)
     assert update["type"] == "desires_update"
     assert update["data"]["count"] == 2
     assert [d["intensity"] for d in update["data"]["desires"]] == [3, 7.5]
     assert update["data"]["desires"][0]["timestamp"].endswith("+00:00")
-    await receive(stats)
-    summary = await receive(stats)
+    await frame(stats)
+    summary = await frame(stats)
     assert summary == {
         "type": "desires_stats_update",
         "data": {
@@ -413,29 +389,29 @@ async def test_desires_are_logged_pushed_and_kept(
     entry = hass.config_entries.async_entries("iot_hub")[0]
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    again = await stream(f"desires_stats/{CONSUMER}/?token={hass_access_token}")
-    assert await receive(again) == summary
+    again = await subscribe("desires_stats")
+    assert await frame(again) == summary
 
 
 @pytest.mark.usefixtures("init_integration")
 async def test_heart_rate_without_recorder_is_live_only(
-    hass: HomeAssistant, ws_connect: WsConnect, stream: Any, hass_access_token: str
+    hass: HomeAssistant, ws_connect: WsConnect, subscribe: Subscribe
 ) -> None:
     """No recorder set up: the day is what arrived since the start, pushed on each reading."""
-    today = await stream(f"heart_rate_today/{CONSUMER}/?token={hass_access_token}")
-    stats = await stream(f"heart_rate_stats/{CONSUMER}/?token={hass_access_token}")
-    assert (await receive(today))["data"]["readings"] == []
-    await receive(stats)
+    today = await subscribe("heart_rate_today")
+    stats = await subscribe("heart_rate_stats")
+    assert (await frame(today))["data"]["readings"] == []
+    await frame(stats)
     device = await wearable(ws_connect)
     await device.send_str('{"heart_rate": 72, "accel_x": 1}')
     await device.send_str('{"heart_rate": 80.5}')
-    await receive(today)
-    update = await receive(today)
+    await frame(today)
+    update = await frame(today)
     assert update["type"] == "heart_rate_update"
     assert update["data"]["current"] == 80.5
     assert [r["bpm"] for r in update["data"]["readings"]] == [72, 80.5]
-    await receive(stats)
-    summary = (await receive(stats))["data"]
+    await frame(stats)
+    summary = (await frame(stats))["data"]
     assert (summary["count"], summary["min"], summary["max"], summary["avg"]) == (2, 72, 80.5, 76.2)
     diagnostics = streams_of(hass).diagnostics()
     assert diagnostics["heart_rates_today"] == {CONSUMER: 2}
@@ -462,8 +438,7 @@ async def test_diagnostics_show_groups_rings_and_last_readings(
     *,
     init_integration: MockConfigEntry,
     ws_connect: WsConnect,
-    stream: Any,
-    hass_access_token: str,
+    subscribe: Subscribe,
     hass_client: ClientSessionGenerator,
 ) -> None:
     """Subscribers per group, ring sizes and the last reading per consumer, in diagnostics."""
@@ -471,11 +446,11 @@ async def test_diagnostics_show_groups_rings_and_last_readings(
         get_diagnostics_for_config_entry,
     )
 
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}")
-    await receive(client)
+    client = await subscribe("sensor_data")
+    await frame(client)
     device = await wearable(ws_connect)
     await device.send_str(json.dumps(MOTION))
-    await receive(client)
+    await frame(client)
     result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     streams = result["kinds"]["sensor"]["streams"]
     assert streams["subscribers"] == {"sensor_data_22": 1}
@@ -485,12 +460,12 @@ async def test_diagnostics_show_groups_rings_and_last_readings(
 
 @pytest.mark.usefixtures("init_integration")
 async def test_silent_client_is_closed_1013_by_the_heartbeat(
-    stream: Any, hass_access_token: str, monkeypatch: pytest.MonkeyPatch
+    subscribe: Subscribe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client that answers no ping is closed (the device endpoint's heartbeat)."""
     monkeypatch.setattr(ws_link, "HEARTBEAT", 0.2)
-    client = await stream(f"sensor_data/{CONSUMER}/?token={hass_access_token}", autoping=False)
-    await receive(client)
+    client = await subscribe("sensor_data", autoping=False)
+    await frame(client)
     while (msg := await client.receive(timeout=5)).type is WSMsgType.PING:
         pass  # not answered
     assert msg.type is WSMsgType.CLOSE, msg

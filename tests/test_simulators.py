@@ -14,9 +14,8 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.iot_hub.const import DOMAIN, WS_PATH
+from custom_components.iot_hub.const import DOMAIN
 from simulators.mobile_app import (
     EXIT_CONNECTION,
     EXIT_ERROR_FRAME,
@@ -35,13 +34,6 @@ from .conftest import OVEN2_ID, OVEN2_TOKEN, OVEN_ID, OVEN_TOKEN, oven_subentry,
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
 type StartOven = Callable[..., OvenSimulator]
-
-
-@pytest.fixture
-async def ws_url(hass_client_no_auth: ClientSessionGenerator) -> str:
-    """ws:// URL of /api/iot_hub/ws on the test's HA HTTP server."""
-    client = await hass_client_no_auth()
-    return str(client.make_url(WS_PATH).with_scheme("ws"))
 
 
 @pytest.fixture
