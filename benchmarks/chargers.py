@@ -49,6 +49,7 @@ from homeassistant.core import Event, EventStateChangedData, callback
 
 from .common import (
     Collector,
+    Paced,
     Result,
     SenderFleet,
     add_sender_options,
@@ -58,7 +59,7 @@ from .common import (
     hub_capacity,
     measure_bare_ha,
     measure_load,
-    measure_paced_writes,
+    measure_paced,
     paced_comparison,
     peak_rss_line,
     raw_aiohttp_server,
@@ -312,8 +313,7 @@ def render(
     state_writes: int,
     session_kwh: Sequence[float],
     per_charger: int,
-    paced: Result | None = None,
-    beat: Result | None = None,
+    paced: Paced | None = None,
 ) -> str:
     """The report: a table of every path, then iot_hub against the baselines."""
     offered = args.chargers * args.rate
@@ -340,7 +340,7 @@ def render(
             [
                 "",
                 *schedule_table(
-                    (raw, hub, *(r for r in (paced, beat) if r is not None)),
+                    (raw, hub, *(paced.all if paced is not None else ())),
                     senders=senders_text(args),
                 ),
             ]
@@ -378,11 +378,7 @@ def render(
             f"  sessions metered     {kept}/{len(session_kwh)} sessions kept all the energy "
             f"sent ({expected:.3f} kWh each)"
         ),
-        *(
-            ["", *paced_comparison(hub=hub, paced=paced, items="metrics", raw=raw, beat=beat)]
-            if paced
-            else []
-        ),
+        *(["", *paced_comparison(hub=hub, raw=raw, bare=paced, items="metrics")] if paced else []),
         "",
         peak_rss_line(),
     ]
@@ -428,10 +424,7 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         print("measuring iot_hub...", file=sys.stderr)
         hub, writes, session_kwh, groups = await measure_iot_hub(ha, args, per_charger)
         print("measuring bare HA on the same schedule...", file=sys.stderr)
-        paced = await measure_paced_writes(ha.hass, groups, rate=args.rate, per_device=per_charger)
-        beat = await measure_paced_writes(
-            ha.hass, [{}] * args.chargers, rate=args.rate, per_device=per_charger, write=False
-        )
+        paced = await measure_paced(ha.hass, groups, rate=args.rate, per_device=per_charger)
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
     print(
@@ -444,7 +437,6 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
             session_kwh=session_kwh,
             per_charger=per_charger,
             paced=paced,
-            beat=beat,
         )
     )
     return 0

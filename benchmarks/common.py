@@ -25,6 +25,7 @@ from collections.abc import (
 import concurrent.futures
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 import gc
 import logging
 import math
@@ -39,10 +40,13 @@ from typing import Any, Final, Protocol
 import aiohttp
 from aiohttp import web
 from homeassistant import const as ha_const
+from homeassistant.components.sensor import SensorEntity
 from homeassistant.const import EVENT_STATE_CHANGED
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_component import EntityComponent
+from homeassistant.helpers.entity_platform import EntityPlatform
 
 from custom_components.iot_hub.capacity import devices_per_hub
 from custom_components.iot_hub.kinds import kind_named
@@ -749,13 +753,75 @@ async def measure_bare_ha(hass: HomeAssistant, seconds: float) -> list[Result]:
     return results
 
 
+# How the paced baseline writes: HA's state machine, HA's own sensor entities, or not at all.
+PACED_STATES: Final = "bare HA, paced states.async_set"
+PACED_ENTITIES: Final = "bare HA, paced sensor entities"
+PACED_BEAT: Final = "the same beat, no write"
+
+
+class MirrorSensor(SensorEntity):
+    """A bare HA sensor shaped like one of iot_hub's: its device class, unit and state class.
+
+    What HA's own ``SensorEntity`` write path costs for such a sensor (a registry entry, the
+    unit and precision handling, the state machine), with no integration code around it.
+    """
+
+    _attr_should_poll = False
+
+    def __init__(self, number: int, like: State, precision: int | None) -> None:
+        """Mirror the state ``like`` (``number`` makes the entity id and unique id)."""
+        self.entity_id = f"sensor.bench_mirror_{number}"
+        self._attr_unique_id = f"bench_mirror_{number}"
+        self._attr_name = like.attributes.get("friendly_name")
+        self._attr_device_class = like.attributes.get("device_class")
+        self._attr_native_unit_of_measurement = like.attributes.get("unit_of_measurement")
+        self._attr_state_class = like.attributes.get("state_class")
+        self._attr_suggested_display_precision = precision
+        self._attr_native_value = 0.0
+
+    @callback
+    def show(self, value: float) -> None:
+        """Show ``value`` now."""
+        self._attr_native_value = value
+        self.async_write_ha_state()
+
+
+async def _mirrors(hass: HomeAssistant, entity_ids: Iterable[str]) -> dict[str, MirrorSensor]:
+    """A ``MirrorSensor`` for each numeric sensor among ``entity_ids``, added to HA."""
+    registry = er.async_get(hass)
+    mirrors: dict[str, MirrorSensor] = {}
+    for entity_id in entity_ids:
+        state = hass.states.get(entity_id)
+        if state is None or not entity_id.startswith("sensor."):
+            continue
+        try:
+            float(state.state)
+        except ValueError:
+            continue  # unavailable, or not a number: written through the state machine
+        entry = registry.async_get(entity_id)
+        options: Mapping[str, Any] = entry.options.get("sensor", {}) if entry is not None else {}
+        precision = options.get("suggested_display_precision")
+        mirrors[entity_id] = MirrorSensor(len(mirrors), state, precision)
+    platform = EntityPlatform(
+        hass=hass,
+        logger=_LOGGER,
+        domain="sensor",
+        platform_name="bench_mirror",
+        platform=None,
+        scan_interval=timedelta(seconds=30),
+        entity_namespace=None,
+    )
+    await platform.async_add_entities(mirrors.values())
+    return mirrors
+
+
 async def measure_paced_writes(
     hass: HomeAssistant,
     groups: Sequence[Mapping[str, int]],
     *,
     rate: float,
     per_device: int,
-    write: bool = True,
+    how: str = PACED_STATES,
     census: GcCensus | None = None,
 ) -> Result:
     """Bare HA under the load's schedule: the same entities' states set on the same beat.
@@ -764,30 +830,44 @@ async def measure_paced_writes(
     ``per_device`` frames changed it (its first is the one whose state counts as delivered,
     changed by every frame). Device *i*'s beat *k* falls at ``t0 + k / rate + i / (n *
     rate)``, as the senders send; the entities due to change at that beat (spread evenly
-    over the beats) are then set by ``hass.states.async_set`` with the attributes they
-    have now, so bare HA makes as many writes as iot_hub did: HA's state machine and event
-    bus at the load's rate, in the same process and heap, without any transport or
-    integration. Latency is against each beat's due time, measured in the ``state_changed``
-    listener; a beat the loop could not keep (a collection, a busy loop) is written at once
-    and counts its lateness, like a frame that arrived late. Collections, CPU and memory are
-    watched as in ``measure_load``.
+    over the beats) are then written, so bare HA makes as many writes as iot_hub did, in the
+    same process and heap, without any transport or integration. ``how``:
 
-    ``write=False`` keeps the beat and writes nothing (latency: the wake-up's): what waking
-    on this schedule costs by itself, to take from the paced writes' CPU.
+    - ``PACED_STATES``: ``hass.states.async_set`` with the attributes they have now (HA's
+      state machine and event bus alone);
+    - ``PACED_ENTITIES``: ``async_write_ha_state`` of HA's own ``SensorEntity`` shaped like
+      each (``MirrorSensor``; added once, before the window): HA's entity write path too;
+    - ``PACED_BEAT``: nothing written (latency: the wake-up's): what waking on this schedule
+      costs by itself, to take from the others' CPU.
+
+    Latency is against each beat's due time, measured in the ``state_changed`` listener; a
+    beat the loop could not keep (a collection, a busy loop) is written at once and counts
+    its lateness, like a frame that arrived late. Collections, CPU and memory are watched as
+    in ``measure_load``.
     """
     count = len(groups)
-    attributes = [
-        [
-            (
-                entity_id,
-                changes / per_device,
-                dict(state.attributes) if (state := hass.states.get(entity_id)) else {},
-            )
-            for entity_id, changes in group.items()
-        ]
+    mirrors = (
+        await _mirrors(hass, {e for group in groups for e in group})
+        if how == PACED_ENTITIES
+        else {}
+    )
+
+    def writer(entity_id: str) -> Callable[[float], None]:
+        if (mirror := mirrors.get(entity_id)) is not None:
+            return mirror.show
+        state = hass.states.get(entity_id)
+        attributes = dict(state.attributes) if state is not None else {}
+        return lambda value: hass.states.async_set(entity_id, f"{value:.1f}", attributes)
+
+    plan = [
+        [(changes / per_device, writer(entity_id)) for entity_id, changes in group.items()]
         for group in groups
     ]
-    watched = frozenset(next(iter(group)) for group in groups if group)
+    watched = frozenset(
+        mirror.entity_id if (mirror := mirrors.get(first)) else first
+        for group in groups
+        if group and (first := next(iter(group)))
+    )
     latencies: list[float] = []
     due_now = math.nan
 
@@ -815,13 +895,13 @@ async def measure_paced_writes(
                 if (delay := due - time.perf_counter()) > 0:
                     await asyncio.sleep(delay)
                 due_now = due
-                if not write:
+                if how == PACED_BEAT:
                     latencies.append(time.perf_counter() - due)
                     continue
-                value = f"{20 + seq / 10:.1f}"  # changes with every beat, as readings do
-                for entity_id, share, attrs in attributes[index]:
+                value = 20 + seq / 10  # changes with every beat, as readings do
+                for share, write in plan[index]:
                     if math.floor((seq + 1) * share) > math.floor(seq * share):
-                        hass.states.async_set(entity_id, value, attrs)
+                        write(value)
     finally:
         unsub()
     cpu = thread_cpu_seconds() - cpu_before
@@ -829,7 +909,7 @@ async def measure_paced_writes(
     rss_after = peak_rss_kib()
     ordered = tuple(sorted(latencies))
     return Result(
-        name="bare HA, paced states.async_set" if write else "the same beat, no write",
+        name=how,
         sent=count * per_device,
         delivered=len(latencies),
         seconds=max(per_device * period, time.perf_counter() - start),
@@ -843,6 +923,41 @@ async def measure_paced_writes(
         peak_rss_growth_kib=rss_after - rss_before,
         state_writes=writes.count,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Paced:
+    """Bare HA on the load's schedule, three ways (``measure_paced``)."""
+
+    states: Result  # PACED_STATES
+    entities: Result  # PACED_ENTITIES
+    beat: Result  # PACED_BEAT
+
+    @property
+    def all(self) -> tuple[Result, Result, Result]:
+        """The three, in the report's order."""
+        return (self.states, self.entities, self.beat)
+
+
+async def measure_paced(
+    hass: HomeAssistant,
+    groups: Sequence[Mapping[str, int]],
+    *,
+    rate: float,
+    per_device: int,
+    census: GcCensus | None = None,
+) -> Paced:
+    """The paced baselines: the state machine (with ``census``), sensor entities, the beat."""
+    states = await measure_paced_writes(
+        hass, groups, rate=rate, per_device=per_device, census=census
+    )
+    entities = await measure_paced_writes(
+        hass, groups, rate=rate, per_device=per_device, how=PACED_ENTITIES
+    )
+    beat = await measure_paced_writes(
+        hass, [{}] * len(groups), rate=rate, per_device=per_device, how=PACED_BEAT
+    )
+    return Paced(states, entities, beat)
 
 
 async def _tight_loop(
@@ -1055,37 +1170,46 @@ def schedule_comparison(*, hub: Result, raw: Result, items: str) -> list[str]:
     ]
 
 
-def paced_comparison(
-    *, hub: Result, paced: Result, items: str, raw: Result | None = None, beat: Result | None = None
-) -> list[str]:
+def paced_comparison(*, hub: Result, raw: Result, bare: Paced, items: str) -> list[str]:
     """iot_hub against bare HA writing the same entities on the same schedule.
 
     What is left between them is iot_hub's (and the network's); what both show (full
     collections of a heap of this size, say) is Home Assistant's. With the raw server's
-    result and the bare beat's (``write=False``), iot_hub's process CPU per item is split
-    into the network's (raw aiohttp's), HA's writes (paced writes less their beat) and the
-    rest, iot_hub's own.
+    result and the bare beat's, iot_hub's process CPU per item is split into the network's
+    (raw aiohttp's), HA's state machine (paced ``states.async_set`` less the beat), HA's
+    sensor entities' write path (paced ``SensorEntity`` writes less paced
+    ``states.async_set``) and the rest, iot_hub's own.
     """
-    hub_gc, paced_gc = hub.gc or GcWatch(), paced.gc or GcWatch()
+    paced, entities, beat = bare.all
+    hub_gc, paced_gc, entities_gc = (
+        hub.gc or GcWatch(),
+        paced.gc or GcWatch(),
+        entities.gc or GcWatch(),
+    )
     item = items.removesuffix("s")
-    split = []
-    if raw is not None and beat is not None:
-        network = raw.process_cpu_per_item
-        writes = paced.process_cpu_per_item - beat.process_cpu_per_item
-        own = hub.process_cpu_per_item - network - writes
-        split = [
-            (
-                f"  CPU per {item:<12}{us(hub.process_cpu_per_item)} µs = network "
-                f"{us(network)} (raw aiohttp) + HA's state writes {us(writes)} (paced "
-                f"writes {us(paced.process_cpu_per_item)} less the beat alone "
-                f"{us(beat.process_cpu_per_item)}) + iot_hub's own {us(own)}"
-            ),
-            (
-                f"  HA-bound share       network + HA's writes = "
-                f"{ratio(network + writes, network)} raw aiohttp before iot_hub adds "
-                f"{ratio(own, network)} of it"
-            ),
-        ]
+    network = raw.process_cpu_per_item
+    machine = paced.process_cpu_per_item - beat.process_cpu_per_item
+    entity = entities.process_cpu_per_item - paced.process_cpu_per_item
+    own = hub.process_cpu_per_item - network - machine - entity
+    split = [
+        (
+            f"  CPU per {item:<12}{us(hub.process_cpu_per_item)} µs = network {us(network)} "
+            f"(raw aiohttp) + HA's state machine {us(machine)} (paced states.async_set "
+            f"{us(paced.process_cpu_per_item)} less the beat alone "
+            f"{us(beat.process_cpu_per_item)}) + HA's sensor entities {us(entity)} (paced "
+            f"SensorEntity writes {us(entities.process_cpu_per_item)} less paced "
+            f"states.async_set) + iot_hub's own {us(own)}"
+        ),
+        (
+            f"  HA-bound share       {ratio(network + machine + entity, network)} raw "
+            f"aiohttp is the network and HA's writes; iot_hub's own adds {ratio(own, network)}"
+        ),
+        (
+            f"  bare sensor entities p99 against schedule {ms(entities.due_p99)} ms, "
+            f"{entities_gc.by_generation[2]} full collections (longest "
+            f"{ms(entities_gc.longest)} ms), GC {us(entities.gc_per_item)} µs per {item}"
+        ),
+    ]
     return [
         "iot_hub against bare HA on the same schedule (paced states.async_set, no network)",
         (

@@ -48,6 +48,7 @@ from .common import (
     Collector,
     Fleet,
     GcCensus,
+    Paced,
     Result,
     SenderFleet,
     add_sender_options,
@@ -57,7 +58,7 @@ from .common import (
     hub_capacity,
     measure_bare_ha,
     measure_load,
-    measure_paced_writes,
+    measure_paced,
     paced_comparison,
     peak_rss_line,
     raw_aiohttp_server,
@@ -298,8 +299,7 @@ def render(
     bare: Sequence[Result],
     session_readings: int | None,
     recorded: RecorderFigures | None = None,
-    paced: Result | None = None,
-    beat: Result | None = None,
+    paced: Paced | None = None,
     censuses: tuple[GcCensus | None, GcCensus | None] = (None, None),
 ) -> str:
     """The report: a table of every path, then iot_hub against the baselines."""
@@ -327,7 +327,7 @@ def render(
         ),
     ]
     if args.senders == "process":
-        paths = (raw, hub, *(r for r in (paced, beat) if r is not None))
+        paths = (raw, hub, *(paced.all if paced is not None else ()))
         lines += ["", *schedule_table(paths, senders=senders_text(args))]
     lines += [
         "",
@@ -362,7 +362,7 @@ def render(
     if paced is not None:
         lines += [
             "",
-            *paced_comparison(hub=hub, paced=paced, items="readings", raw=raw, beat=beat),
+            *paced_comparison(hub=hub, raw=raw, bare=paced, items="readings"),
         ]
     hub_census, paced_census = censuses
     if hub_census is not None and paced_census is not None:
@@ -451,15 +451,12 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         censuses = (census_of(args), census_of(args)) if args.gc_census else (None, None)
         hub, session_readings, recorded = await measure_iot_hub(ha, args, per_oven, censuses[0])
         print("measuring bare HA on the same schedule...", file=sys.stderr)
-        paced = await measure_paced_writes(
+        paced = await measure_paced(
             ha.hass,
             [{oven.temperature_entity: per_oven} for oven in ha.ovens],
             rate=args.rate,
             per_device=per_oven,
             census=censuses[1],
-        )
-        beat = await measure_paced_writes(
-            ha.hass, [{}] * args.ovens, rate=args.rate, per_device=per_oven, write=False
         )
         print("measuring bare HA state writes...", file=sys.stderr)
         bare = await measure_bare_ha(ha.hass, args.bare_seconds)
@@ -471,7 +468,6 @@ async def async_main(argv: Sequence[str] | None = None) -> int:
         session_readings=session_readings,
         recorded=recorded,
         paced=paced,
-        beat=beat,
         censuses=censuses,
     )
     print(report)

@@ -55,6 +55,13 @@ def test_separate_process_senders_with_the_recorder() -> None:
     [paced] = [line for line in lines if line.startswith("bare HA, paced states.async_set")]
     assert re.fullmatch(r"\d+\.\d+", paced.split()[4]), paced  # its p50 due
     assert "iot_hub against bare HA on the same schedule" in " ".join(lines)
+    # The same beat through HA's own sensor entities, and with no write at all: 12 each.
+    for path in ("bare HA, paced sensor entities", "the same beat, no write"):
+        [row] = [line for line in lines if line.startswith(path)]
+        assert re.fullmatch(r"\d+\.\d+", row.removeprefix(path).split()[0]), row
+    [split] = [line for line in lines if line.startswith("  CPU per reading ") and "=" in line]
+    for part in ("network", "HA's state machine", "HA's sensor entities", "iot_hub's own"):
+        assert part in split, split
     [writes] = [line for line in lines if line.startswith("  state writes ")]
     assert re.fullmatch(r"  state writes +\d\.\d\d vs 1\.00 per reading .*", writes), writes
     for label in ("p99 against schedule", "GC work per item", "process CPU per item"):
