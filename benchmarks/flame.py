@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 import io
 from pathlib import Path
@@ -37,19 +37,22 @@ class Line:
     total_samples: int
 
 
+def _stacks(lines: Iterable[str]) -> Iterator[tuple[list[str], int]]:
+    """Each line's frames (outermost first) and sample count; lines that are not, skipped."""
+    for raw in lines:
+        stack, _, count_text = raw.rstrip("\n").rpartition(" ")
+        if count_text.isdigit():
+            # py-spy writes a sample of a thread with no Python frame as an empty stack.
+            yield (stack.split(";") if stack else [NO_PYTHON_FRAME]), int(count_text)
+
+
 def read_folded(lines: Iterable[str]) -> tuple[list[Line], int]:
     """Every function's self and total samples, most self first; and the sample count."""
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     samples = 0
-    for raw in lines:
-        stack, _, count_text = raw.rstrip("\n").rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for frames, count in _stacks(lines):
         samples += count
-        # py-spy writes a sample of a thread with no Python frame as an empty stack.
-        frames = stack.split(";") if stack else [NO_PYTHON_FRAME]
         own[frames[-1]] += count
         for frame in set(frames):  # a recursive function counts once per sample
             anywhere[frame] += count
@@ -70,6 +73,30 @@ def render_folded(lines: Sequence[Line], samples: int, top: int) -> list[str]:
     return out
 
 
+def function_shares(lines: Iterable[str], functions: Sequence[str]) -> tuple[dict[str, int], int]:
+    """Per function name, the samples whose stack holds it (on any line); and the sample count.
+
+    A frame reads ``Class.method (file:line)``: a function counts once per sample, whatever
+    lines of it the stack holds.
+    """
+    wanted = set(functions)
+    found: Counter[str] = Counter()
+    samples = 0
+    for frames, count in _stacks(lines):
+        samples += count
+        for name in {frame.partition(" (")[0] for frame in frames} & wanted:
+            found[name] += count
+    return {name: found[name] for name in functions}, samples
+
+
+def render_shares(shares: dict[str, int], samples: int) -> list[str]:
+    """The share of samples each function was on the stack in."""
+    return [
+        f"{count / samples * 100 if samples else 0.0:>7.2f}%  {name} (on the stack)"
+        for name, count in shares.items()
+    ]
+
+
 def render_pstats(path: Path, top: int) -> list[str]:
     """The top ``top`` functions of a cProfile dump by their own time."""
     stream = io.StringIO()
@@ -86,8 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("profile", type=Path, help="py-spy collapsed stacks, or a cProfile dump")
     parser.add_argument("--pstats", action="store_true", help="the file is a cProfile dump")
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, help="(default %(default)s)")
+    parser.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="instead: the share of samples NAME (e.g. Disk._flush) was on the stack in",
+    )
     args = parser.parse_args(argv)
-    if args.pstats:
+    if args.function and not args.pstats:
+        with args.profile.open(encoding="utf-8") as folded:
+            shares, samples = function_shares(folded, args.function)
+        out = render_shares(shares, samples)
+    elif args.pstats:
         out = render_pstats(args.profile, args.top)
     else:
         with args.profile.open(encoding="utf-8") as folded:

@@ -16,7 +16,13 @@ import subprocess
 import pytest
 
 from benchmarks.common import GcWatch, gc_ratio, hub_capacity
-from benchmarks.flame import NO_PYTHON_FRAME, read_folded, render_folded
+from benchmarks.flame import (
+    NO_PYTHON_FRAME,
+    function_shares,
+    read_folded,
+    render_folded,
+    render_shares,
+)
 from benchmarks.home_assistant import REPO_ROOT
 from benchmarks.ovens import DEFAULT_OVENS, build_parser
 from benchmarks.process_fleet import StampedCollector
@@ -197,3 +203,17 @@ def test_flame_top_functions() -> None:
     assert table[0] == "10 samples; top 2 functions by self samples"
     assert table[2] == "  60.00    60.00  work (a.py:2)"
     assert len(table) == 4
+
+
+def test_flame_function_shares() -> None:
+    """``--function``: a function counts once per sample, whichever of its lines are on it."""
+    folded = [
+        "main (a.py:1);Disk._flush (p.py:9);Disk._flush (p.py:12) 3\n",
+        "main (a.py:1);work (a.py:2) 6\n",
+        "Disk._flush (p.py:20) 1\n",
+        "garbage\n",
+    ]
+    shares, samples = function_shares(folded, ["Disk._flush", "work", "absent"])
+    assert samples == 10
+    assert shares == {"Disk._flush": 4, "work": 6, "absent": 0}
+    assert render_shares(shares, samples)[0] == "  40.00%  Disk._flush (on the stack)"
