@@ -200,35 +200,50 @@ def _census_name(obj: object) -> str:
 
 @dataclass(slots=True)
 class GcCensus:
-    """Which objects reached the oldest generation during a stretch of a window, by type.
+    """Which objects each young collection promoted into the oldest generation, by type.
 
-    Those are what makes Python run a full collection (once they pass a quarter of that
-    generation) and what it then has to free. Two listings of generation 2, ``stretch``
-    seconds apart from ``after`` seconds into the window; what the second holds that the
-    first did not arrived in between (an address reused meanwhile hides an object: a floor).
-    Listing ~600,000 objects stalls the loop for a moment: a run with a census is for the
-    census, not for its latencies.
+    Python runs a full collection once the objects promoted into generation 2 since the last
+    one pass a quarter of that generation: these are what sets how often the long pauses
+    come (freed or not by the time it runs). From ``after`` seconds into the window, for
+    ``stretch`` seconds: at the start of each generation-1 collection, the ids of the young
+    objects (no references kept, so nothing is held alive); at its end, those of them now in
+    generation 2. Listing generation 2 (~600,000 objects) stalls the loop each time: a run
+    with a census is for the census, not for its latencies.
     """
 
     after: float
     stretch: float
-    arrived: Counter[str] = field(default_factory=Counter)
+    promoted: Counter[str] = field(default_factory=Counter)
+    collections: int = 0
     done: bool = False
+    _young: set[int] | None = None
 
     @property
     def per_second(self) -> float:
-        """Objects that reached generation 2 per second of the stretch."""
-        return self.arrived.total() / self.stretch if self.done else math.nan
+        """Objects promoted into generation 2 per second of the stretch."""
+        return self.promoted.total() / self.stretch if self.done else math.nan
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 1:
+            return
+        if phase == "start":
+            self._young = {id(obj) for young in (0, 1) for obj in gc.get_objects(young)}
+        elif (young := self._young) is not None:
+            self._young = None
+            self.collections += 1
+            self.promoted.update(
+                _census_name(obj) for obj in gc.get_objects(generation=2) if id(obj) in young
+            )
 
     async def take(self) -> None:
-        """Wait ``after`` s, list generation 2, wait ``stretch`` s, count what is new."""
+        """Wait ``after`` s, then count what young collections promote for ``stretch`` s."""
         await asyncio.sleep(self.after)
-        before = {id(obj) for obj in gc.get_objects(generation=2)}
-        await asyncio.sleep(self.stretch)
-        self.arrived.update(
-            _census_name(obj) for obj in gc.get_objects(generation=2) if id(obj) not in before
-        )
-        self.done = True
+        gc.callbacks.append(self._on_gc)
+        try:
+            await asyncio.sleep(self.stretch)
+            self.done = True
+        finally:
+            gc.callbacks.remove(self._on_gc)
 
     @staticmethod
     @contextlib.contextmanager
@@ -241,16 +256,20 @@ class GcCensus:
             if task is not None:
                 task.cancel()
 
-    def lines(self, name: str, top: int = 6) -> list[str]:
+    def lines(self, name: str, top: int = 12) -> list[str]:
         """The census in the report."""
         if not self.done:
             return [
                 f"  {name:<20} no census (the window was shorter than {self.after + self.stretch:g} s)"
             ]
         kinds = ", ".join(
-            f"{kind} {count / self.stretch:,.0f}" for kind, count in self.arrived.most_common(top)
+            f"{kind} {count / self.stretch:,.0f}" for kind, count in self.promoted.most_common(top)
         )
-        return [f"  {name:<20} {self.per_second:,.0f} objects/s reached generation 2: {kinds}"]
+        line = (
+            f"  {name:<20} {self.per_second:,.0f} objects/s promoted into generation 2 "
+            f"({self.collections} generation-1 collections): {kinds}"
+        )
+        return [line]
 
 
 def fresh_heap() -> None:

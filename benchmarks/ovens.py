@@ -369,7 +369,7 @@ def render(
         lines += [
             "",
             (
-                f"Objects reaching generation 2 (--gc-census, {hub_census.stretch:g} s from "
+                f"Objects promoted into generation 2 (--gc-census, {hub_census.stretch:g} s from "
                 f"{hub_census.after:g} s into each window; the census stalls the loop, so "
                 "this run's latencies are not figures)"
             ),
@@ -408,7 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--gc-census",
         action="store_true",
         help=(
-            "count the objects that reach GC generation 2 in iot_hub's window and bare HA's "
+            "count the objects young collections promote into GC generation 2 in iot_hub's "
+            "window and bare HA's "
             "(stalls the loop: latencies of such a run are not figures)"
         ),
     )
