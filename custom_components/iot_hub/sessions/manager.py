@@ -66,10 +66,9 @@ class SessionManager:
         self._state_providers: dict[str, StateProvider] = {}
         self._state_saved: dict[str, StateSaved] = {}
         self._unannounced: set[int] = set()  # started or ended, not yet on disk
-        # Each running session's JSON as last built, and those that took a reading since:
-        # a write rebuilds only these, so ending n sessions one by one is not n x n dicts.
+        # Each running session's JSON as last built, dropped when it takes a reading: a write
+        # rebuilds only what is missing, so ending n sessions one by one is not n x n dicts.
         self._as_stored: dict[int, dict[str, Any]] = {}
-        self._measured: set[int] = set()
 
     # -- storage ---------------------------------------------------------------------------
 
@@ -113,12 +112,10 @@ class SessionManager:
         """What the sessions Store holds: small, whatever the history (``persist.py``)."""
         for device_id, provide in self._state_providers.items():
             self._device_state[device_id] = provide()
-        stored: dict[int, dict[str, Any]] = {}
-        for session in self._active.values():
-            built = None if session.id in self._measured else self._as_stored.get(session.id)
-            stored[session.id] = built if built is not None else session.as_dict()
-        self._as_stored = stored  # ended sessions drop out here
-        self._measured.clear()
+        built = self._as_stored
+        self._as_stored = stored = {  # ended sessions drop out here
+            s.id: built.get(s.id) or s.as_dict() for s in self._active.values()
+        }
         return {
             "next_id": self._next_id,
             "sessions": list(stored.values()),
@@ -331,7 +328,7 @@ class SessionManager:
         """
         if (session := self._active.get(device_id)) is not None:
             session.last_reading_at = at
-            self._measured.add(session.id)
+            self._as_stored.pop(session.id, None)
             self.schedule_save()
         return session
 
