@@ -612,23 +612,13 @@ async def measure_load(
         if before_go is not None:
             await before_go()
         fresh_heap()
-        rss_before = peak_rss_kib()
-        process_before = process_cpu_seconds()
-        cpu_before = thread_cpu_seconds()
-        with (
-            GcWatch().watching() as gc_watch,
-            StateWrites(hass).counting() as writes,
-            GcCensus.taking(census),
-        ):
+        with Window.measuring(hass, census) as window:
             fleet.go()
             await fleet.wait_sent()
             collector.expect(collector.sent)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SETTLE_TIMEOUT):
                     await collector.all_delivered.wait()
-        cpu = thread_cpu_seconds() - cpu_before
-        process_cpu = process_cpu_seconds() - process_before
-        rss_after = peak_rss_kib()
         if after_load is not None:
             await after_load()
         await fleet.finish()
@@ -643,14 +633,14 @@ async def measure_load(
         delivered=collector.delivered,
         seconds=max(planned, span) if not math.isnan(span) else planned,
         latencies=tuple(sorted(collector.latencies)),
-        cpu_seconds=cpu,
+        cpu_seconds=window.cpu_seconds,
         note=_notes(fleet.report, collector),
         due_latencies=tuple(sorted(collector.due_latencies)),
-        process_cpu_seconds=process_cpu,
-        gc=gc_watch,
-        peak_rss_kib=rss_after,
-        peak_rss_growth_kib=rss_after - rss_before,
-        state_writes=writes.count,
+        process_cpu_seconds=window.process_cpu_seconds,
+        gc=window.gc,
+        peak_rss_kib=window.peak_rss_kib,
+        peak_rss_growth_kib=window.peak_rss_growth_kib,
+        state_writes=window.writes.count,
     )
 
 
@@ -677,6 +667,35 @@ class StateWrites:
             yield self
         finally:
             unsub()
+
+
+@dataclass(slots=True)
+class Window:
+    """What a measured window cost HA's process: CPU, collections, state writes, memory."""
+
+    gc: GcWatch
+    writes: StateWrites
+    cpu_seconds: float = math.nan  # HA's loop thread (the thread that measured)
+    process_cpu_seconds: float = math.nan  # every thread of HA's process
+    peak_rss_kib: int = 0  # at the window's end
+    peak_rss_growth_kib: int = 0  # how much the window raised it
+
+    @staticmethod
+    @contextlib.contextmanager
+    def measuring(
+        hass: HomeAssistant | None = None, census: GcCensus | None = None
+    ) -> Iterator[Window]:
+        """Measure the block; with ``hass``, count its state writes; with ``census``, take it."""
+        window = Window(GcWatch(), StateWrites(hass))
+        rss_before = peak_rss_kib()
+        process_before = process_cpu_seconds()
+        cpu_before = thread_cpu_seconds()
+        with window.gc.watching(), window.writes.counting(), GcCensus.taking(census):
+            yield window
+        window.cpu_seconds = thread_cpu_seconds() - cpu_before
+        window.process_cpu_seconds = process_cpu_seconds() - process_before
+        window.peak_rss_kib = peak_rss_kib()
+        window.peak_rss_growth_kib = window.peak_rss_kib - rss_before
 
 
 def _notes(report: SenderReport, collector: Collector) -> str:
@@ -898,16 +917,9 @@ async def measure_paced_writes(
     period = 1 / rate
     unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, on_state_changed)
     fresh_heap()
-    rss_before = peak_rss_kib()
-    process_before = process_cpu_seconds()
-    cpu_before = thread_cpu_seconds()
     start = time.perf_counter() + 0.02
     try:
-        with (
-            GcWatch().watching() as gc_watch,
-            StateWrites(hass).counting() as writes,
-            GcCensus.taking(census),
-        ):
+        with Window.measuring(hass, census) as window:
             for slot in range(count * per_device):
                 seq, index = divmod(slot, count)
                 due = start + seq * period + index * period / count
@@ -923,9 +935,6 @@ async def measure_paced_writes(
                         write(value)
     finally:
         unsub()
-    cpu = thread_cpu_seconds() - cpu_before
-    process_cpu = process_cpu_seconds() - process_before
-    rss_after = peak_rss_kib()
     ordered = tuple(sorted(latencies))
     return Result(
         name=how,
@@ -933,14 +942,14 @@ async def measure_paced_writes(
         delivered=len(latencies),
         seconds=max(per_device * period, time.perf_counter() - start),
         latencies=ordered,
-        cpu_seconds=cpu,
+        cpu_seconds=window.cpu_seconds,
         note="no network: latency is against the schedule",
         due_latencies=ordered,
-        process_cpu_seconds=process_cpu,
-        gc=gc_watch,
-        peak_rss_kib=rss_after,
-        peak_rss_growth_kib=rss_after - rss_before,
-        state_writes=writes.count,
+        process_cpu_seconds=window.process_cpu_seconds,
+        gc=window.gc,
+        peak_rss_kib=window.peak_rss_kib,
+        peak_rss_growth_kib=window.peak_rss_growth_kib,
+        state_writes=window.writes.count,
     )
 
 

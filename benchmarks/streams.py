@@ -79,20 +79,7 @@ from custom_components.iot_hub.tokens import hash_token
 from custom_components.iot_hub.transport.limits import INBOUND_RATE
 
 from .child import Child, ChildError
-from .common import (
-    GcWatch,
-    Result,
-    median,
-    median_ratio,
-    ms,
-    peak_rss_kib,
-    percentile,
-    process_cpu_seconds,
-    ratio,
-    run,
-    thread_cpu_seconds,
-    us,
-)
+from .common import GcWatch, Result, Window, median, median_ratio, ms, percentile, ratio, run, us
 from .home_assistant import free_port, running_home_assistant_with
 from .stream_clients import CONNECT_TIMEOUT, SETTLE_MAX, Plan, due_offset_ns
 
@@ -178,19 +165,13 @@ async def measure(
             async with Child.running(
                 "benchmarks.stream_clients", plan.to_json(), ready_within=CONNECT_TIMEOUT * 2
             ) as clients:
-                rss_before = peak_rss_kib()
-                process_before = process_cpu_seconds()
-                cpu_before = thread_cpu_seconds()
                 began = time.perf_counter()
-                with GcWatch().watching() as gc_watch:
+                with Window.measuring() as window:
                     start_ns = time.time_ns() + LEAD_NS
                     # The schedule, then the settling after it (SETTLE_MAX at most).
                     async with asyncio.timeout(args.readings / args.rate + SETTLE_MAX + 60):
                         sent = int(await clients.ask(f"go {start_ns}", "done"))
                 seconds = time.perf_counter() - began
-                cpu = thread_cpu_seconds() - cpu_before
-                process_cpu = process_cpu_seconds() - process_before
-                rss_after = peak_rss_kib()
                 closed = await clients.stop("closed")
         except ChildError as err:
             if err.line.startswith("missing "):
@@ -215,13 +196,13 @@ async def measure(
         delivered=len(latencies),
         seconds=seconds,
         latencies=latencies,
-        cpu_seconds=cpu,
+        cpu_seconds=window.cpu_seconds,
         note=_notes(report, unmatched),
         due_latencies=due_latencies,
-        process_cpu_seconds=process_cpu,
-        gc=gc_watch,
-        peak_rss_kib=rss_after,
-        peak_rss_growth_kib=rss_after - rss_before,
+        process_cpu_seconds=window.process_cpu_seconds,
+        gc=window.gc,
+        peak_rss_kib=window.peak_rss_kib,
+        peak_rss_growth_kib=window.peak_rss_growth_kib,
         subscribers=subscribers,
         clients_cpu_seconds=stamps["cpu_seconds"],
         send_lags=tuple(lags),
