@@ -15,6 +15,7 @@ from collections.abc import Callable
 import logging
 from typing import TYPE_CHECKING, Final
 
+import aiohttp
 from aiohttp import WSMsgType, web
 from homeassistant.components.http.auth_util import async_user_not_allowed_do_auth
 from homeassistant.components.http.ban import process_success_login
@@ -25,9 +26,10 @@ from ..const import DOMAIN, WS_PATH, Actor, CloseCode
 from ..errors import ErrorKey
 from ..kind import Inbound, Source
 from ..sessions import ActorRef
-from . import limits
+from . import limits, ws_handoff
 from .auth import LoginFailures
 from .limits import Backoff, ConnectionCounts, Drop, FailureThrottle, FloodMeter, TokenBucket
+from .ws_handoff import HandoffResponse, hand_off
 from .ws_link import WsLink
 
 if TYPE_CHECKING:
@@ -85,7 +87,7 @@ class IotHubWebSocketView(HomeAssistantView):
         query = request.query
         # aiohttp refuses a frame of max_msg_size bytes; the limit is "over 16 KiB". No
         # heartbeat or autoping of aiohttp's: the link pings and closes silent peers itself.
-        ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_FRAME_BYTES + 1)
+        ws = HandoffResponse(autoping=False, max_msg_size=MAX_FRAME_BYTES + 1)
         await ws.prepare(request)
         peer = request.remote or "unknown"
         if token is None:
@@ -152,13 +154,13 @@ class IotHubWebSocketView(HomeAssistantView):
         hub.attach_client(device, link)
         _LOGGER.debug("Client of %s connected from %s (%s)", device.name, peer, user.name)
         try:
-            if await pump_frames(
+            await pump_frames(
                 ws,
                 link,
                 lambda text: hub.receive(device, Inbound(Source.CLIENT, text, link, actor)),
                 lambda key: hub.notice(device, Source.CLIENT, key),
-            ):
-                self._backoff.start(backoff_key, limits.FLOOD_BACKOFF)  # before it can retry
+                on_flood=lambda: self._backoff.start(backoff_key, limits.FLOOD_BACKOFF),
+            )
         finally:
             unsub_revoke()
             hub.detach_client(device, link)
@@ -174,14 +176,14 @@ class IotHubWebSocketView(HomeAssistantView):
         link = WsLink(ws, peer, request.transport)
         hub.attach_device(device, link)
         try:
-            if await pump_frames(
+            await pump_frames(
                 ws,
                 link,
                 lambda text: hub.receive(device, Inbound(Source.DEVICE, text, link)),
                 lambda key: hub.notice(device, Source.DEVICE, key),
                 device.kind.max_rate,
-            ):
-                self._backoff.start(backoff_key, limits.FLOOD_BACKOFF)  # before it can retry
+                on_flood=lambda: self._backoff.start(backoff_key, limits.FLOOD_BACKOFF),
+            )
         finally:
             hub.detach_device(device, link)
             await link.aclose()
@@ -208,57 +210,109 @@ async def _turn_away(
     return ws
 
 
+class _TextFrames:
+    """What becomes of a connection's text frames: the inbound limits, then ``on_text``."""
+
+    def __init__(
+        self,
+        link: WsLink,
+        on_text: Callable[[str], None],
+        notice: Callable[[ErrorKey], str],
+        rate: float | None,
+        on_flood: Callable[[], None] | None,
+    ) -> None:
+        self._link = link
+        self._on_flood = on_flood
+        self._on_text = on_text
+        self._notice = notice
+        self._bucket = TokenBucket.for_rate(rate)
+        self._flood = FloodMeter(window=limits.FLOOD_WINDOW, limit=limits.FLOOD_CLOSE_AFTER)
+        self._warned = False
+
+    def take(self, text: str) -> bool:
+        """One text frame: handled, dropped with a notice, or the flood that closes the link.
+
+        False after a flood: reading stops, and the close handshake reads (and drops) what the
+        peer still sends, so a flooder that keeps sending still gets its close code.
+        """
+        link = self._link
+        if link.closing:
+            return True  # closed (replaced, unloading): what still comes in is stale
+        link.heard()
+        if self._bucket.allow():
+            try:
+                self._on_text(text)
+            except Exception:  # a bug on one frame must not cost the peer its connection
+                _LOGGER.exception("Error handling a frame from %s", link.peer)
+            return True
+        drop = self._flood.drop()
+        if drop is Drop.NOTICE:
+            # One notice per window, one warning per connection: a device that always
+            # sends a little too fast would otherwise write a line every second.
+            (_LOGGER.debug if self._warned else _LOGGER.warning)(
+                "%s sends too fast; dropping frames", link.peer
+            )
+            self._warned = True
+            link.send_text(self._notice(ErrorKey.RATE_LIMITED))
+        elif drop is Drop.CLOSE:
+            _LOGGER.warning(
+                "%s kept flooding (%d frames dropped within %g s); closing it",
+                link.peer,
+                self._flood.dropped,
+                self._flood.window,
+            )
+            if self._on_flood is not None:
+                self._on_flood()  # before the close reaches the peer, and a retry with it
+            link.close(CloseCode.POLICY, "flood")
+            return False
+        return True
+
+
 async def pump_frames(
     ws: web.WebSocketResponse,
     link: WsLink,
     on_text: Callable[[str], None],
     notice: Callable[[ErrorKey], str],
     rate: float | None = None,
-) -> bool:
-    """Read frames until the peer leaves, applying the inbound limits; True after a flood.
+    *,
+    on_flood: Callable[[], None] | None = None,
+) -> None:
+    """Read frames until the peer leaves, applying the inbound limits.
 
     ``notice`` words this transport's own errors in the protocol of the peer's kind;
-    ``rate`` is the frames per second the peer may sustain (None: the default).
+    ``rate`` is the frames per second the peer may sustain (None: the default);
+    ``on_flood`` runs when a flood closes the connection. A
+    ``HandoffResponse`` gives its text frames over as they are parsed (``ws_handoff``);
+    what still arrives through ``receive()`` is handled here in the same order.
     """
-    bucket = TokenBucket.for_rate(rate)
-    flood = FloodMeter(window=limits.FLOOD_WINDOW, limit=limits.FLOOD_CLOSE_AFTER)
-    warned = False
-    async for msg in ws:
-        link.heard()
-        if msg.type is WSMsgType.TEXT:
-            if bucket.allow():
-                on_text(msg.data)
+    frames = _TextFrames(link, on_text, notice, rate, on_flood)
+    hand_off(ws, frames.take)
+    try:
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT:
+                if not frames.take(msg.data):
+                    break
                 continue
-            drop = flood.drop()
-            if drop is Drop.NOTICE:
-                # One notice per window, one warning per connection: a device that always
-                # sends a little too fast would otherwise write a line every second.
-                (_LOGGER.debug if warned else _LOGGER.warning)(
-                    "%s sends too fast; dropping frames", link.peer
-                )
-                warned = True
-                link.send_text(notice(ErrorKey.RATE_LIMITED))
-            elif drop is Drop.CLOSE:
-                _LOGGER.warning(
-                    "%s kept flooding (%d frames dropped within %g s); closing it",
-                    link.peer,
-                    flood.dropped,
-                    flood.window,
-                )
-                link.close(CloseCode.POLICY, "flood")
-                return True
-        elif msg.type is WSMsgType.PING:
-            await ws.pong(msg.data)
-        elif msg.type is WSMsgType.BINARY:
-            link.send_text(notice(ErrorKey.BINARY_FRAME))
-        elif msg.type is WSMsgType.ERROR:
-            # aiohttp already closed the socket (1009 for a frame over MAX_FRAME_BYTES).
-            _LOGGER.warning("%s sent a frame that broke the protocol: %s", link.peer, msg.data)
-            break
-    return False
+            link.heard()
+            if msg.type is WSMsgType.PING:
+                await ws.pong(msg.data)
+            elif msg.type is WSMsgType.BINARY:
+                link.send_text(notice(ErrorKey.BINARY_FRAME))
+            elif msg.type is WSMsgType.ERROR:
+                # aiohttp already closed the socket (1009 for a frame over MAX_FRAME_BYTES).
+                _LOGGER.warning("%s sent a frame that broke the protocol: %s", link.peer, msg.data)
+                break
+    finally:
+        hand_off(ws, None)
 
 
 @callback
 def async_register_view(hass: HomeAssistant) -> None:
     """Register the endpoint once per HA run (views cannot be removed)."""
+    if not ws_handoff.SUPPORTED:
+        _LOGGER.debug(
+            "aiohttp %s is not the one frames are handed over from (ws_handoff): "
+            "each frame is read with receive(), at a higher cost per frame",
+            aiohttp.__version__,
+        )
     hass.http.register_view(IotHubWebSocketView())

@@ -171,8 +171,13 @@ class StreamView(HomeAssistantView):
                     _LOGGER.debug("Ignored a frame of a %s client: %.64s", stream, text)
 
         try:
-            if await pump_frames(ws, link, on_text, lambda key: wire_error(Source.CLIENT, key)):
-                self._backoff.start(refresh_token.user.id, limits.FLOOD_BACKOFF)
+            await pump_frames(
+                ws,
+                link,
+                on_text,
+                lambda key: wire_error(Source.CLIENT, key),
+                on_flood=lambda: self._backoff.start(refresh_token.user.id, limits.FLOOD_BACKOFF),
+            )
         finally:
             leave()
             unrevoke()
