@@ -766,7 +766,9 @@ def _phase(
         publisher_lag_p99=percentile(lags, 0.99),
         cpu_process=cpu_process,
         cpu_loop=cpu_loop,
-        cpu_others=cpu_machine - cpu_process,
+        # The machine's and the process's CPU are counted by different clocks (ticks in
+        # /proc/stat, rusage): on an idle machine their difference can dip just below zero.
+        cpu_others=max(cpu_machine - cpu_process, 0.0),
         gc_count=gc_watch.count,
         gc_total=gc_watch.total,
         gc_longest=gc_watch.longest,
