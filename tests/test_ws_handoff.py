@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import struct
 from typing import Any
 from unittest.mock import patch
@@ -146,3 +147,51 @@ async def test_a_frame_that_breaks_its_handler_costs_only_itself(
         await until_recorded(hass, lambda: state_of(hass, "sensor.oven_temperature") == "21.0")
     assert "RuntimeError: boom" in caplog.text
     assert not oven.closed
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_mixed_frames_in_one_write_are_answered_in_order(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Random mixes of readings, bad text, binary frames and pings, each mix in one TCP write.
+
+    Each mix is parsed in one go, so text frames are handed over or queued behind a binary
+    frame or a ping depending on what came before them: the replies must still come in the
+    order of their frames, every ping must get its pong, and the last reading must count.
+    """
+    rng = random.Random(20261207)
+    reader, writer = await _raw_websocket(hass_client_no_auth, f"?token={OVEN_TOKEN}")
+    for mix in range(3):
+        frames, replies, pings = [], [], []
+        for index in range(25):  # three mixes stay under the burst of 100 text frames
+            match rng.choice(("reading", "bad", "binary", "ping")):
+                case "reading":
+                    frames.append(_client_frame(0x1, b"20"))
+                case "bad":
+                    frames.append(_client_frame(0x1, b"not a number"))
+                    replies.append("invalid")
+                case "binary":
+                    frames.append(_client_frame(0x2, b"\x01"))
+                    replies.append("binary")
+                case "ping":
+                    frames.append(_client_frame(0x9, f"{mix}-{index}".encode()))
+                    pings.append(f"{mix}-{index}".encode())
+        last = f"{30 + mix}".encode()
+        writer.write(b"".join(frames) + _client_frame(0x1, last))
+        errors, pongs = [], []
+        while len(errors) < len(replies) or len(pongs) < len(pings):
+            head = await asyncio.wait_for(reader.readexactly(2), 5)
+            payload = await reader.readexactly(head[1] & 0x7F)
+            if head[0] & 0x0F == 0xA:
+                pongs.append(payload)
+            else:
+                assert head[0] & 0x0F == 0x1, head
+                error = json.loads(payload)["error"]
+                errors.append("binary" if "binary" in error else "invalid")
+        assert errors == replies
+        assert sorted(pongs) == sorted(pings)
+        await until_recorded(
+            hass,
+            lambda last=last: state_of(hass, "sensor.oven_temperature") == f"{last.decode()}.0",
+        )
+    writer.close()

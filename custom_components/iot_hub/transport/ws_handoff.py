@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from aiohttp.http_websocket import WebSocketWriter
     from aiohttp.web_request import BaseRequest
 
-# What aiohttp 3.14.5's ``_post_start`` reads and sets; ``_HandoffResponse._post_start`` below
+# What aiohttp 3.14.5's ``_post_start`` reads and sets; ``HandoffResponse._post_start`` below
 # does the same with another queue class.
 _POST_START_NAMES: Final = (
     "_ws_protocol",
