@@ -281,9 +281,9 @@ async def pump_frames(
 
     ``notice`` words this transport's own errors in the protocol of the peer's kind;
     ``rate`` is the frames per second the peer may sustain (None: the default);
-    ``on_flood`` runs when a flood closes the connection. A
-    ``HandoffResponse`` gives its text frames over as they are parsed (``ws_handoff``);
-    what still arrives through ``receive()`` is handled here in the same order.
+    ``on_flood`` runs when a flood closes the connection. A ``HandoffResponse`` gives its
+    text frames over as they are parsed (``ws_handoff``); what still arrives through
+    ``receive()`` is handled here in the same order.
     """
     frames = _TextFrames(link, on_text, notice, rate, on_flood)
     hand_off(ws, frames.take)

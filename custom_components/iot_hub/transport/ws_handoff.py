@@ -107,13 +107,11 @@ class HandoffResponse(web.WebSocketResponse):
         request.protocol.keep_alive(False)
 
 
-def hand_off(ws: web.WebSocketResponse, on_text: Callable[[str], bool] | None) -> bool:
-    """Give ``ws``'s text frames to ``on_text`` as they are parsed (None: stop); False if it cannot.
+def hand_off(ws: web.WebSocketResponse, on_text: Callable[[str], bool] | None) -> None:
+    """Give ``ws``'s text frames to ``on_text`` as they are parsed (None: stop).
 
     ``on_text`` returns False for a frame it declines: that frame, and what follows, queue.
+    Any other response (aiohttp's own) keeps reading every frame with ``receive()``.
     """
-    queue = ws._reader  # noqa: SLF001
-    if not isinstance(queue, _HandoffQueue):
-        return False
-    queue.on_text = on_text
-    return True
+    if isinstance(queue := ws._reader, _HandoffQueue):  # noqa: SLF001
+        queue.on_text = on_text
